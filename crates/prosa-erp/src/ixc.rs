@@ -168,10 +168,11 @@ impl IxcErp {
         };
         text::repair_json(&mut v);
         // Some automation wrappers nest the answer in {data: …}.
-        if let Some(inner) = v.get("data").filter(|d| d.is_object()).cloned() {
-            if v.get("registros").is_none() && v.get("type").is_none() {
-                v = inner;
-            }
+        if let Some(inner) = v.get("data").filter(|d| d.is_object()).cloned()
+            && v.get("registros").is_none()
+            && v.get("type").is_none()
+        {
+            v = inner;
         }
         let kind = text::text(&v, &["type", "tipo"]).map(|t| fold(&t));
         if matches!(kind.as_deref(), Some("error" | "erro")) {

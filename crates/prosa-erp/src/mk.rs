@@ -306,12 +306,11 @@ impl MkErp {
     async fn token(&self, force: bool) -> Result<SecretString, ErpError> {
         let mut guard = self.session.lock().await;
         let now = (self.clock)();
-        if !force {
-            if let Some(s) = guard.as_ref() {
-                if s.renew_at.is_none_or(|t| now < t) {
-                    return Ok(s.token.clone());
-                }
-            }
+        if !force
+            && let Some(s) = guard.as_ref()
+            && s.renew_at.is_none_or(|t| now < t)
+        {
+            return Ok(s.token.clone());
         }
         *guard = None;
         let params = [
@@ -460,10 +459,10 @@ impl Erp for MkErp {
         };
         let mut out: Vec<Subscriber> = person(&v, Some(document.canonical())).into_iter().collect();
         for other in list(&v, &["Outros"]) {
-            if let Some(p) = person(other, Some(document.canonical())) {
-                if !out.iter().any(|s| s.id == p.id) {
-                    out.push(p);
-                }
+            if let Some(p) = person(other, Some(document.canonical()))
+                && !out.iter().any(|s| s.id == p.id)
+            {
+                out.push(p);
             }
         }
         Ok(out)

@@ -110,10 +110,10 @@ pub fn field<'a>(v: &'a Value, names: &[&str]) -> Option<&'a Value> {
     let obj = v.as_object()?;
     for name in names {
         let n = norm_key(name);
-        if let Some((_, val)) = obj.iter().find(|(k, _)| norm_key(k) == n) {
-            if !val.is_null() {
-                return Some(val);
-            }
+        if let Some((_, val)) = obj.iter().find(|(k, _)| norm_key(k) == n)
+            && !val.is_null()
+        {
+            return Some(val);
         }
     }
     None

@@ -298,11 +298,11 @@ async fn handle(state: Shared, name: String, q: HashMap<String, String>) -> Resp
         return respond(st, erro("004", "Parâmetro sys ausente."));
     }
     st.ok_calls += 1;
-    if let Some(n) = st.expire_after_calls {
-        if st.ok_calls >= n {
-            st.sessions.clear();
-            st.expire_after_calls = None;
-        }
+    if let Some(n) = st.expire_after_calls
+        && st.ok_calls >= n
+    {
+        st.sessions.clear();
+        st.expire_after_calls = None;
     }
     let arg = |k: &str| q.get(k).cloned().unwrap_or_default();
     let body = match name.as_str() {
@@ -428,7 +428,7 @@ async fn handle(state: Shared, name: String, q: HashMap<String, String>) -> Resp
         }
         "core:pessoas/telefone" => {
             let want = format!("{}{}", arg("ddd"), arg("fone"));
-            let list: Vec<Value> = st.data.subscribers.iter().filter(|s| s.phones.iter().any(|p| *p == want)).map(mk_person).collect();
+            let list: Vec<Value> = st.data.subscribers.iter().filter(|s| s.phones.contains(&want)).map(mk_person).collect();
             json!({"status": "OK", "pessoas": list})
         }
         "core:pessoas/id" => {

@@ -129,17 +129,15 @@ pub(crate) fn ids_to_numbers(v: &mut serde_json::Value) {
                     || lk.starts_with("cd_")
                     || lk == "id"
                     || lk == "contrato";
-                if let serde_json::Value::String(s) = val {
-                    if id_like
-                        && !s.is_empty()
-                        && s.len() < 16
-                        && s.bytes().all(|b| b.is_ascii_digit())
-                    {
-                        if let Ok(n) = s.parse::<u64>() {
-                            *val = serde_json::Value::from(n);
-                            continue;
-                        }
-                    }
+                if let serde_json::Value::String(s) = val
+                    && id_like
+                    && !s.is_empty()
+                    && s.len() < 16
+                    && s.bytes().all(|b| b.is_ascii_digit())
+                    && let Ok(n) = s.parse::<u64>()
+                {
+                    *val = serde_json::Value::from(n);
+                    continue;
                 }
                 ids_to_numbers(val);
             }
