@@ -462,6 +462,30 @@ mod tests {
     }
 
     #[test]
+    fn public_vectors_from_other_libraries() {
+        // Bank boletos used as examples by several public validators.
+        let b = Boleto::parse("23793.38128 60007.827136 95000.063305 9 75520000370000").unwrap();
+        assert_eq!(b.barcode(), "23799755200003700003381260007827139500006330");
+        assert_eq!(b.value_cents(), 370_000);
+        assert_eq!(b.factor(), Some(7552));
+        assert!(Boleto::parse("21290001192110001210904475617405975870000002000").is_ok());
+        // Arrecadação (energy bill, value kind 6 → mod 10; government slip, kind 8 → mod 11).
+        let a = Arrecadacao::parse("836200000005 667800481000 180975657313 001589636081").unwrap();
+        assert_eq!(a.barcode(), "83620000000667800481001809756573100158963608");
+        assert_eq!(a.value_cents(), Some(6678));
+        assert_eq!(a.line(), "836200000005667800481000180975657313001589636081");
+        assert!(
+            Arrecadacao::parse("85890000460-9 52460179160-5 60759305086-5 83148300001-0").is_ok()
+        );
+        assert!(Arrecadacao::parse("838600000050096000190009000801782309000343062712").is_ok());
+        assert!(Arrecadacao::parse("836200000005865801620002001010202172425049125098").is_ok());
+        assert!(Arrecadacao::parse("536200000005 667800481000 180975657313 001589636081").is_err());
+        let digits = |s: &str| s.bytes().map(|b| b - b'0').collect::<Vec<_>>();
+        assert_eq!(mod10(&digits("01230067896")), 3);
+        assert_eq!(mod11_arrecadacao(&digits("01230067896")), 0);
+    }
+
+    #[test]
     fn invalid_inputs() {
         let cases: &[(&str, BoletoError)] = &[
             (

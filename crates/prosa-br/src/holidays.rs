@@ -35,7 +35,7 @@ pub struct Holiday {
     pub kind: HolidayKind,
 }
 
-/// Easter Sunday (Gregorian; anonymous "Meeus/Jones/Butcher" algorithm).
+/// Easter Sunday (Gregorian; anonymous "Meeus/Jones/Butcher" algorithm). Valid for 1583..=9999.
 pub fn easter(year: i16) -> Date {
     let y = i32::from(year);
     let a = y % 19;
@@ -55,9 +55,13 @@ pub fn easter(year: i16) -> Date {
     date(year, month as i8, day as i8)
 }
 
-/// Holidays and optional days of a year (1900..=9998), sorted by date.
+/// Holidays and optional days of a year, sorted by date; empty outside the Gregorian years we
+/// can compute (1583..=9998).
 pub fn holidays(year: i16) -> Vec<Holiday> {
     use HolidayKind::{National, Optional};
+    if !(1583..=9998).contains(&year) {
+        return Vec::new();
+    }
     let mut out = vec![
         Holiday {
             date: date(year, 1, 1),

@@ -68,7 +68,7 @@ impl Default for ResilienceConfig {
 struct Breaker {
     consecutive_failures: u32,
     open_until: Option<Instant>,
-    trial_in_flight: bool,
+    half_open: bool,
     unauthorized: bool,
     last_error: Option<String>,
 }
@@ -99,13 +99,19 @@ impl<E: Erp> Resilient<E> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Lets a call through unless the circuit is open. When the cool-down is over, the caller
+    /// becomes the half-open trial and the window is pushed back one cool-down, so concurrent
+    /// callers keep failing fast; a trial that is cancelled mid-flight thus only delays the next
+    /// trial by one cool-down instead of wedging the circuit.
     fn admit(&self) -> Result<(), ErpError> {
         let mut b = self.lock();
         if let Some(until) = b.open_until {
-            if Instant::now() < until || b.trial_in_flight {
+            let now = Instant::now();
+            if now < until {
                 return Err(ErpError::Unavailable(CIRCUIT_OPEN.into()));
             }
-            b.trial_in_flight = true;
+            b.open_until = Some(now + Duration::from_millis(self.cfg.cooldown_ms));
+            b.half_open = true;
         }
         Ok(())
     }
@@ -130,12 +136,16 @@ impl<E: Erp> Resilient<E> {
                     b.open_until =
                         Some(Instant::now() + Duration::from_millis(self.cfg.cooldown_ms));
                 }
-                b.trial_in_flight = false;
+                b.half_open = false;
             }
             Err(ErpError::Unauthorized) => {
                 b.unauthorized = true;
                 b.last_error = Some(ErpError::Unauthorized.to_string());
-                b.trial_in_flight = false;
+                if b.half_open {
+                    b.half_open = false;
+                    b.open_until = None;
+                    b.consecutive_failures = 0;
+                }
             }
             // Business answers (not found, refused…) prove the ERP is up.
             Err(_) => {
@@ -200,6 +210,7 @@ impl<E: Erp> Erp for Resilient<E> {
     fn health(&self) -> Health {
         let b = self.lock();
         let state = match b.open_until {
+            Some(_) if b.half_open => HealthState::Degraded,
             Some(until) if Instant::now() < until => HealthState::Down,
             Some(_) => HealthState::Degraded,
             None if b.unauthorized => HealthState::Down,

@@ -248,3 +248,34 @@ async fn not_found_does_not_count_and_unauthorized_is_down() {
         Some("ERP rejected the configured credentials")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_trial_does_not_wedge_the_circuit() {
+    let c = ResilienceConfig {
+        read_attempts: 1,
+        failure_threshold: 1,
+        ..cfg()
+    };
+    let r = Resilient::new(Scripted::with(vec![Err(down())]), c);
+    r.contracts("1").await.unwrap_err();
+    tokio::time::advance(Duration::from_millis(10_000)).await;
+    *r.inner().delay.lock().unwrap() = Some(Duration::from_millis(800));
+    // The caller gives up on the trial (its future is dropped mid-flight).
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), r.contracts("1"))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        r.contracts("1").await,
+        Err(ErpError::Unavailable("circuit open".into())),
+        "others still fail fast"
+    );
+    tokio::time::advance(Duration::from_millis(10_000)).await;
+    assert_eq!(
+        r.contracts("1").await,
+        Ok(vec![]),
+        "a new trial goes through"
+    );
+    assert_eq!(r.health().state, HealthState::Up);
+}
