@@ -444,6 +444,12 @@ pub fn demo_seed(today: Date) -> DemoData {
     }
 }
 
+/// Overwrites the store with the seed for `today` — what `prosa demo reset` does, without
+/// needing a running [`DemoErp`] (a running one keeps its copy until [`DemoErp::reset`]).
+pub async fn reset_demo_store(store: &dyn DemoStore, today: Date) -> Result<(), ErpError> {
+    store.save(&demo_seed(today)).await.map_err(store_err)
+}
+
 /// The demo ERP.
 pub struct DemoErp {
     store: Arc<dyn DemoStore>,

@@ -118,6 +118,10 @@ async fn seeds_an_empty_store_and_keeps_a_filled_one() {
         demo_seed(TODAY.checked_add(40.days()).unwrap())
     );
     assert!(again.data().await.leads.is_empty());
+    // The CLI's reset works on the store alone.
+    let fresh = MemoryDemoStore::new();
+    reset_demo_store(&fresh, TODAY).await.unwrap();
+    assert_eq!(fresh.snapshot().unwrap(), demo_seed(TODAY));
 }
 
 #[tokio::test]

@@ -135,7 +135,6 @@ async fn no_credential_in_logs_or_errors() {
         bad
     );
 
-    drop(_guard);
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.contains("mk call") && logs.contains("ixc call"),
