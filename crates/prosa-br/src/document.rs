@@ -147,7 +147,11 @@ impl Cnpj {
     /// Returns `None` when `base` is not 12 such characters.
     pub fn from_base(base: &str) -> Option<Cnpj> {
         let base = base.to_ascii_uppercase();
-        if base.len() != 12 || !base.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
+        if base.len() != 12
+            || !base
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        {
             return None;
         }
         let v: Vec<u32> = base.bytes().map(cnpj_value).collect();
@@ -168,7 +172,14 @@ impl Cnpj {
     /// `00.000.000/0000-00`.
     pub fn formatted(&self) -> String {
         let s = &self.0;
-        format!("{}.{}.{}/{}-{}", &s[..2], &s[2..5], &s[5..8], &s[8..12], &s[12..])
+        format!(
+            "{}.{}.{}/{}-{}",
+            &s[..2],
+            &s[2..5],
+            &s[5..8],
+            &s[8..12],
+            &s[12..]
+        )
     }
 
     /// `**.***.333/0001-**`: the root hidden, as in logs.
@@ -251,8 +262,14 @@ mod tests {
             let got = Cpf::parse(input).map(|c| c.digits().to_owned());
             assert_eq!(got.as_deref().map_err(|e| *e), *want, "{input}");
         }
-        assert_eq!(Cpf::parse("52998224725").unwrap().formatted(), "529.982.247-25");
-        assert_eq!(Cpf::parse("52998224725").unwrap().masked(), "***.982.247-**");
+        assert_eq!(
+            Cpf::parse("52998224725").unwrap().formatted(),
+            "529.982.247-25"
+        );
+        assert_eq!(
+            Cpf::parse("52998224725").unwrap().masked(),
+            "***.982.247-**"
+        );
     }
 
     #[test]
@@ -279,8 +296,14 @@ mod tests {
 
     #[test]
     fn document_picks_by_length() {
-        assert!(matches!(Document::parse("529.982.247-25"), Ok(Document::Cpf(_))));
-        assert!(matches!(Document::parse("11.222.333/0001-81"), Ok(Document::Cnpj(_))));
+        assert!(matches!(
+            Document::parse("529.982.247-25"),
+            Ok(Document::Cpf(_))
+        ));
+        assert!(matches!(
+            Document::parse("11.222.333/0001-81"),
+            Ok(Document::Cnpj(_))
+        ));
         assert_eq!(Document::parse("123"), Err(DocumentError::WrongLength));
     }
 
