@@ -1,0 +1,190 @@
+//! Prosa's server: the HTTP surface (webhooks, REST API, WebSocket, pages), the background
+//! workers and the composition of every crate. The binary calls [`serve`].
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod dto;
+pub mod error;
+pub mod hub;
+pub mod metrics;
+pub mod state;
+pub mod webhook;
+pub mod workers;
+pub mod ws;
+
+use crate::config::Config;
+use crate::state::{AppState, Channels};
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use prosa_channel::egress::EgressPolicy;
+use prosa_storage::{Store, StoreOptions};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::OpenApi;
+
+/// Opens the store the configuration names (migrating it).
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let mut options = StoreOptions::new(&config.database_url);
+    options.sqlite_durability = config.sqlite_durability;
+    Store::open(&options).await.with_context(|| format!("opening database {}", config::mask_url(&config.database_url)))
+}
+
+/// Builds the shared state.
+pub fn app_state(config: Config, store: Store) -> anyhow::Result<AppState> {
+    let egress = EgressPolicy { allowed_private_hosts: config.egress.allowed_private_hosts.clone() };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_millis(config.outbox.send_timeout_ms))
+        .user_agent(concat!("Prosa/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the HTTP client")?;
+    Ok(AppState {
+        config: Arc::new(config),
+        store,
+        hub: hub::EventHub::default(),
+        metrics: Arc::new(metrics::Metrics::default()),
+        http,
+        channels: Arc::new(Channels::new(egress)),
+        shutdown: state::tokio_util_shutdown::Shutdown::default(),
+    })
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    }
+}
+
+async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
+    if let Ok(s) = state.store.outbox_stats().await {
+        state.metrics.outbox_depth.set(s.pending + s.in_flight);
+        state.metrics.outbox_dead.set(s.dead);
+    }
+    if let Ok(n) = state.store.count_pending_inbound().await {
+        state.metrics.inbound_pending.set(n);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+}
+
+async fn openapi() -> impl IntoResponse {
+    axum::Json(api::ApiDoc::openapi())
+}
+
+/// Every route.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    let api = Router::new()
+        .route("/inboxes", post(api::inbox_create).get(api::inbox_list))
+        .route("/inboxes/{id}", get(api::inbox_get).put(api::inbox_update))
+        .route("/conversations", get(api::conversation_list))
+        .route("/conversations/{id}", get(api::conversation_get))
+        .route("/conversations/{id}/messages", get(api::message_list).post(api::message_create))
+        .route("/contacts", get(api::contact_list))
+        .route("/contacts/{id}", get(api::contact_get))
+        .route("/users", get(api::user_list).post(api::user_create))
+        .route("/users/me", get(api::user_me))
+        .route("/teams", get(api::team_list).post(api::team_create))
+        .route("/outbox", get(api::outbox_list))
+        .route("/tokens", post(api::token_create))
+        .route("/audit", get(api::audit_list))
+        .route("/session", post(api::session_create).delete(api::session_delete))
+        .route("/ws", get(ws::upgrade))
+        .route("/openapi.json", get(openapi));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_page))
+        .route("/webhooks/{kind}/{inbox_id}", post(webhook::receive).get(webhook::handshake))
+        .nest("/api/v1", api)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .with_state(state)
+}
+
+/// Creates the first administrator when there is no user: from `admin_email`/`admin_password`
+/// or with a random password. Returns the credentials to print once.
+pub async fn bootstrap_admin(config: &Config, store: &Store) -> anyhow::Result<Option<(String, Option<String>)>> {
+    use secrecy::ExposeSecret;
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let email = config.admin_email.clone().unwrap_or_else(|| "admin@prosa.local".to_owned());
+    let (password, generated) = match &config.admin_password {
+        Some(p) => (p.expose_secret().to_owned(), false),
+        None => (auth::random_password(), true),
+    };
+    let hash = auth::hash_password(&password)?;
+    let id = store
+        .create_user(&prosa_storage::users::NewUser { email: email.clone(), name: "Administrador".into(), password_hash: hash, role: prosa_domain::model::Role::Admin })
+        .await?;
+    store
+        .record_audit(&prosa_storage::AuditEntry {
+            actor_user_id: None,
+            actor: "system".into(),
+            action: "user.bootstrap".into(),
+            target: format!("user:{id}"),
+            detail: serde_json::json!({"email": email}),
+        })
+        .await?;
+    Ok(Some((email, generated.then_some(password))))
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Binds, starts the workers and serves until the shutdown signal.
+pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
+    let addr = config.listen_addr();
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let bound = listener.local_addr()?;
+    let state = app_state(config, store)?;
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(hub::run_reader(state.store.clone(), state.hub.clone(), state.shutdown.clone()));
+    tasks.spawn(hub::run_pg_listener(state.store.clone(), state.shutdown.clone()));
+    tasks.spawn(workers::run_inbound(state.clone()));
+    tasks.spawn(workers::run_outbox(state.clone()));
+    let app = router(state.clone());
+    let shutdown = state.shutdown.clone();
+    let handle = tokio::spawn(async move {
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move { shutdown.wait().await });
+        let result = server.await.context("serving HTTP");
+        while tasks.join_next().await.is_some() {}
+        result
+    });
+    Ok(Running { addr: bound, state, handle })
+}
+
+impl Running {
+    /// Stops accepting, lets workers finish what they hold, and waits.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.state.shutdown.trigger();
+        let r = self.handle.await.context("server task")?;
+        self.state.store.close().await;
+        r
+    }
+}

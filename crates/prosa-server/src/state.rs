@@ -1,0 +1,82 @@
+//! What every handler and worker shares.
+
+use crate::config::Config;
+use crate::hub::EventHub;
+use crate::metrics::Metrics;
+use prosa_channel::ChannelAdapter;
+use prosa_channel::egress::EgressPolicy;
+use prosa_domain::model::ChannelKind;
+use prosa_storage::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub hub: EventHub,
+    pub metrics: Arc<Metrics>,
+    pub http: reqwest::Client,
+    pub channels: Arc<Channels>,
+    pub shutdown: tokio_util_shutdown::Shutdown,
+}
+
+/// The adapters by channel kind.
+pub struct Channels {
+    adapters: HashMap<ChannelKind, Arc<dyn ChannelAdapter>>,
+}
+
+impl Channels {
+    pub fn new(egress: EgressPolicy) -> Channels {
+        let mut adapters: HashMap<ChannelKind, Arc<dyn ChannelAdapter>> = HashMap::new();
+        adapters.insert(ChannelKind::Api, Arc::new(prosa_channel::api::ApiChannel { egress }));
+        Channels { adapters }
+    }
+
+    pub fn get(&self, kind: ChannelKind) -> Option<&Arc<dyn ChannelAdapter>> {
+        self.adapters.get(&kind)
+    }
+
+    pub fn kinds(&self) -> Vec<ChannelKind> {
+        let mut k: Vec<_> = self.adapters.keys().copied().collect();
+        k.sort_by_key(|k| k.as_str());
+        k
+    }
+}
+
+/// A shutdown signal every task watches.
+pub mod tokio_util_shutdown {
+    use tokio::sync::watch;
+
+    #[derive(Clone)]
+    pub struct Shutdown {
+        tx: std::sync::Arc<watch::Sender<bool>>,
+        rx: watch::Receiver<bool>,
+    }
+
+    impl Default for Shutdown {
+        fn default() -> Shutdown {
+            let (tx, rx) = watch::channel(false);
+            Shutdown { tx: std::sync::Arc::new(tx), rx }
+        }
+    }
+
+    impl Shutdown {
+        pub fn trigger(&self) {
+            let _ = self.tx.send(true);
+        }
+
+        pub fn is_triggered(&self) -> bool {
+            *self.rx.borrow()
+        }
+
+        pub async fn wait(&self) {
+            let mut rx = self.rx.clone();
+            while !*rx.borrow_and_update() {
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
