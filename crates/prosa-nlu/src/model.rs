@@ -23,7 +23,7 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 30, learning_rate: 0.5, l2: 1e-5, temperature: 1.0, seed: 0x5EED_1DEA }
+        TrainConfig { epochs: 40, learning_rate: 1.0, l2: 1e-6, temperature: 1.0, seed: 0x5EED_1DEA }
     }
 }
 
