@@ -14,17 +14,19 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let nlu = Nlu::builtin();
     match args.first().map(String::as_str) {
-        Some("classify") => match run_classify(&nlu, io::stdin().lock(), io::stdout().lock(), io::stderr()) {
-            Ok(s) if s.errors == 0 => ExitCode::SUCCESS,
-            Ok(s) => {
-                eprintln!("{} of {} lines were malformed", s.errors, s.lines);
-                ExitCode::FAILURE
+        Some("classify") => {
+            match run_classify(&nlu, io::stdin().lock(), io::stdout().lock(), io::stderr()) {
+                Ok(s) if s.errors == 0 => ExitCode::SUCCESS,
+                Ok(s) => {
+                    eprintln!("{} of {} lines were malformed", s.errors, s.lines);
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        }
         Some("eval") if args.len() == 2 => {
             let file = match std::fs::File::open(&args[1]) {
                 Ok(f) => f,

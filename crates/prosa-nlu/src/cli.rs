@@ -116,10 +116,16 @@ pub struct EntityCounts {
 
 impl EntityCounts {
     pub fn precision(&self) -> f64 {
-        ratio(self.true_positives, self.true_positives + self.false_positives)
+        ratio(
+            self.true_positives,
+            self.true_positives + self.false_positives,
+        )
     }
     pub fn recall(&self) -> f64 {
-        ratio(self.true_positives, self.true_positives + self.false_negatives)
+        ratio(
+            self.true_positives,
+            self.true_positives + self.false_negatives,
+        )
     }
 }
 
@@ -166,8 +172,10 @@ pub fn evaluate(nlu: &Nlu, data: &[LabeledExample]) -> Report {
     let k = Intent::ALL.len();
     let mut matrix = vec![vec![0usize; k]; k];
     let mut misses = Vec::new();
-    let mut entities: BTreeMap<EntityKind, EntityCounts> =
-        EntityKind::ALL.iter().map(|k| (*k, EntityCounts::default())).collect();
+    let mut entities: BTreeMap<EntityKind, EntityCounts> = EntityKind::ALL
+        .iter()
+        .map(|k| (*k, EntityCounts::default()))
+        .collect();
     let mut document_errors = 0;
     let mut bins = [(0usize, 0f64, 0usize); 10];
     let (mut above, mut above_ok) = (0usize, 0usize);
@@ -195,7 +203,11 @@ pub fn evaluate(nlu: &Nlu, data: &[LabeledExample]) -> Report {
         let mut pred: Vec<GoldEntity> = c
             .entities
             .iter()
-            .map(|e| GoldEntity { kind: e.kind, value: e.value.clone(), valid: e.valid })
+            .map(|e| GoldEntity {
+                kind: e.kind,
+                value: e.value.clone(),
+                valid: e.valid,
+            })
             .collect();
         gold.sort();
         pred.sort();
@@ -212,7 +224,10 @@ pub fn evaluate(nlu: &Nlu, data: &[LabeledExample]) -> Report {
             }
         }
         for g in &gold {
-            entities.get_mut(&g.kind).expect("all kinds present").false_negatives += 1;
+            entities
+                .get_mut(&g.kind)
+                .expect("all kinds present")
+                .false_negatives += 1;
             if matches!(g.kind, EntityKind::Cpf | EntityKind::Cnpj) {
                 document_errors += 1;
             }
@@ -227,8 +242,18 @@ pub fn evaluate(nlu: &Nlu, data: &[LabeledExample]) -> Report {
         let predicted: usize = (0..k).map(|g| matrix[g][i]).sum();
         let precision = ratio(matrix[i][i], predicted);
         let recall = ratio(matrix[i][i], support);
-        let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
-        per_intent.push(IntentScore { intent, support, precision, recall, f1 });
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        per_intent.push(IntentScore {
+            intent,
+            support,
+            precision,
+            recall,
+            f1,
+        });
     }
     let present: Vec<&IntentScore> = per_intent.iter().filter(|s| s.support > 0).collect();
     let macro_f1 = present.iter().map(|s| s.f1).sum::<f64>() / present.len().max(1) as f64;
@@ -243,12 +268,18 @@ pub fn evaluate(nlu: &Nlu, data: &[LabeledExample]) -> Report {
     }
     confusions.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
     let (tp, fp, fn_) = entities.values().fold((0, 0, 0), |acc, c| {
-        (acc.0 + c.true_positives, acc.1 + c.false_positives, acc.2 + c.false_negatives)
+        (
+            acc.0 + c.true_positives,
+            acc.1 + c.false_positives,
+            acc.2 + c.false_negatives,
+        )
     });
     let calibration_error = bins
         .iter()
         .filter(|b| b.0 > 0)
-        .map(|b| (b.0 as f64 / n.max(1) as f64) * (b.1 / b.0 as f64 - b.2 as f64 / b.0 as f64).abs())
+        .map(|b| {
+            (b.0 as f64 / n.max(1) as f64) * (b.1 / b.0 as f64 - b.2 as f64 / b.0 as f64).abs()
+        })
         .sum();
     Report {
         examples: n,

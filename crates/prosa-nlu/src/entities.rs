@@ -186,7 +186,14 @@ fn money(text: &str, found: &mut Vec<Entity>, claimed: &mut [bool]) {
     let lower = text.to_ascii_lowercase();
     let mut i = 0;
     while i < b.len() {
-        if !b[i].is_ascii_digit() || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b',' || b[i - 1] == b'-' || b[i - 1] == b'/')) {
+        if !b[i].is_ascii_digit()
+            || (i > 0
+                && (b[i - 1].is_ascii_alphanumeric()
+                    || b[i - 1] == b'.'
+                    || b[i - 1] == b','
+                    || b[i - 1] == b'-'
+                    || b[i - 1] == b'/'))
+        {
             i += 1;
             continue;
         }
@@ -201,19 +208,29 @@ fn money(text: &str, found: &mut Vec<Entity>, claimed: &mut [bool]) {
         }
         let num = &text[s..e];
         // A number glued to letters or to other separators is not money (`2a`, `01310-100`).
-        let glued = next < b.len() && (b[next].is_ascii_alphabetic() || b[next] == b'-' || b[next] == b'/');
+        let glued =
+            next < b.len() && (b[next].is_ascii_alphabetic() || b[next] == b'-' || b[next] == b'/');
         let before = lower[..s].trim_end();
         let after = lower[e..].trim_start();
         let currency = before.ends_with("r$");
         let unit = ["reais", "real", "conto"].iter().any(|w| {
-            after.starts_with(w) && !after[w.len()..].starts_with(|c: char| c.is_ascii_alphabetic() && c != 's')
+            after.starts_with(w)
+                && !after[w.len()..].starts_with(|c: char| c.is_ascii_alphabetic() && c != 's')
         });
         let shaped = is_brl_decimal(num);
-        if !glued && (currency || unit || shaped) {
-            if let Some(value) = parse_money(num) {
+        if !glued
+            && (currency || unit || shaped)
+            && let Some(value) = parse_money(num)
+        {
+            {
                 let start = if currency { before.len() - 2 } else { s };
                 let r = start..e;
-                found.push(Entity { kind: EntityKind::Money, value, valid: None, span: r.clone() });
+                found.push(Entity {
+                    kind: EntityKind::Money,
+                    value,
+                    valid: None,
+                    span: r.clone(),
+                });
                 claim(claimed, &r);
             }
         }
@@ -223,13 +240,19 @@ fn money(text: &str, found: &mut Vec<Entity>, claimed: &mut [bool]) {
 
 /// `89,90`, `1.234,56`: a comma with exactly two decimals.
 fn is_brl_decimal(s: &str) -> bool {
-    let Some((int, dec)) = s.split_once(',') else { return false };
+    let Some((int, dec)) = s.split_once(',') else {
+        return false;
+    };
     if dec.len() != 2 || !dec.bytes().all(|c| c.is_ascii_digit()) || int.is_empty() {
         return false;
     }
     let groups: Vec<&str> = int.split('.').collect();
-    groups[0].len() <= 3 && groups[0].bytes().all(|c| c.is_ascii_digit()) && !groups[0].is_empty()
-        && groups[1..].iter().all(|g| g.len() == 3 && g.bytes().all(|c| c.is_ascii_digit()))
+    groups[0].len() <= 3
+        && groups[0].bytes().all(|c| c.is_ascii_digit())
+        && !groups[0].is_empty()
+        && groups[1..]
+            .iter()
+            .all(|g| g.len() == 3 && g.bytes().all(|c| c.is_ascii_digit()))
 }
 
 fn chunk_char(c: u8) -> bool {
@@ -267,7 +290,9 @@ fn chunks(text: &str, claimed: &[bool]) -> Vec<Range<usize>> {
 }
 
 fn is_digit_group(s: &str) -> bool {
-    s.bytes().all(|c| c.is_ascii_digit() || b".-()+".contains(&c)) && s.bytes().any(|c| c.is_ascii_digit())
+    s.bytes()
+        .all(|c| c.is_ascii_digit() || b".-()+".contains(&c))
+        && s.bytes().any(|c| c.is_ascii_digit())
 }
 
 fn numbers(text: &str, found: &mut Vec<Entity>, claimed: &[bool]) {
@@ -338,7 +363,6 @@ const KEYWORDS: &[(&str, Ctx)] = &[
     ("liga", Ctx::Phone),
     ("ligar", Ctx::Phone),
     ("ligue", Ctx::Phone),
-    ("numero novo", Ctx::Phone),
     ("cep", Ctx::Cep),
 ];
 
@@ -353,12 +377,15 @@ fn window_start(s: &str, n: usize) -> usize {
 fn context_in(before: &str, after: &str) -> Ctx {
     let wb = &before[window_start(before, 40)..];
     let mut best: Option<(usize, Ctx)> = None;
-    for word in wb.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in wb
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         let pos = word.as_ptr() as usize - wb.as_ptr() as usize;
-        if let Some((_, ctx)) = KEYWORDS.iter().find(|(k, _)| *k == word) {
-            if best.is_none_or(|(p, _)| pos >= p) {
-                best = Some((pos, *ctx));
-            }
+        if let Some((_, ctx)) = KEYWORDS.iter().find(|(k, _)| *k == word)
+            && best.is_none_or(|(p, _)| pos >= p)
+        {
+            best = Some((pos, *ctx));
         }
     }
     if wb.contains("numero novo") && best.is_none() {
@@ -371,7 +398,10 @@ fn context_in(before: &str, after: &str) -> Ctx {
     while !after.is_char_boundary(end) {
         end -= 1;
     }
-    for word in after[..end].split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in after[..end]
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         if let Some((_, ctx)) = KEYWORDS.iter().find(|(k, _)| *k == word) {
             return *ctx;
         }
@@ -396,21 +426,40 @@ fn shape(s: &str) -> String {
 
 fn cpf_entity(digits: String, r: Range<usize>) -> Entity {
     let valid = Cpf::parse(&digits).is_ok();
-    Entity { kind: EntityKind::Cpf, value: digits, valid: Some(valid), span: r }
+    Entity {
+        kind: EntityKind::Cpf,
+        value: digits,
+        valid: Some(valid),
+        span: r,
+    }
 }
 
 fn cnpj_entity(sig: String, r: Range<usize>) -> Entity {
     let valid = Cnpj::parse(&sig).is_ok();
-    Entity { kind: EntityKind::Cnpj, value: sig, valid: Some(valid), span: r }
+    Entity {
+        kind: EntityKind::Cnpj,
+        value: sig,
+        valid: Some(valid),
+        span: r,
+    }
 }
 
 fn plain(kind: EntityKind, value: String, r: Range<usize>) -> Entity {
-    Entity { kind, value, valid: None, span: r }
+    Entity {
+        kind,
+        value,
+        valid: None,
+        span: r,
+    }
 }
 
 fn date(s: &str) -> Option<String> {
     let parts: Vec<&str> = s.split(['/', '-', '.']).collect();
-    if parts.len() != 3 || !parts.iter().all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit())) {
+    if parts.len() != 3
+        || !parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+    {
         return None;
     }
     let seps: Vec<char> = s.chars().filter(|c| !c.is_ascii_digit()).collect();
@@ -419,7 +468,10 @@ fn date(s: &str) -> Option<String> {
     }
     let (y, m, d) = if parts[0].len() == 4 && seps[0] == '-' {
         (parts[0], parts[1], parts[2])
-    } else if parts[0].len() <= 2 && parts[1].len() <= 2 && (parts[2].len() == 2 || parts[2].len() == 4) {
+    } else if parts[0].len() <= 2
+        && parts[1].len() <= 2
+        && (parts[2].len() == 2 || parts[2].len() == 4)
+    {
         if seps[0] == '.' && parts[2].len() == 2 {
             return None;
         }
@@ -427,10 +479,14 @@ fn date(s: &str) -> Option<String> {
     } else {
         return None;
     };
-    let y: u32 = if y.len() == 2 { 2000 + y.parse::<u32>().ok()? } else { y.parse().ok()? };
+    let y: u32 = if y.len() == 2 {
+        2000 + y.parse::<u32>().ok()?
+    } else {
+        y.parse().ok()?
+    };
     let m: u32 = m.parse().ok()?;
     let d: u32 = d.parse().ok()?;
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -463,7 +519,11 @@ fn phone_digits(mut digits: String, explicit_country: bool) -> Option<String> {
 fn judge(text: &str, r: Range<usize>) -> Option<Entity> {
     let raw = &text[r.clone()];
     let sh = shape(raw);
-    let sig: String = raw.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect();
+    let sig: String = raw
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
     let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
     let n = digits.len();
     let letters = sig.len() - n;
@@ -471,8 +531,15 @@ fn judge(text: &str, r: Range<usize>) -> Option<Entity> {
     if letters > 0 {
         // Alphanumeric CNPJ: 12 of [0-9A-Z] and two numeric check digits.
         let b = sig.as_bytes();
-        let separators_ok = raw.chars().all(|c| c.is_ascii_alphanumeric() || ".-/".contains(c));
-        if sig.len() == 14 && n >= 4 && b[12].is_ascii_digit() && b[13].is_ascii_digit() && separators_ok {
+        let separators_ok = raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-/".contains(c));
+        if sig.len() == 14
+            && n >= 4
+            && b[12].is_ascii_digit()
+            && b[13].is_ascii_digit()
+            && separators_ok
+        {
             return Some(cnpj_entity(sig, r));
         }
         return None;
@@ -542,47 +609,122 @@ mod tests {
 
     #[test]
     fn cpf() {
-        assert_eq!(one("meu cpf é 529.982.247-25"), (EntityKind::Cpf, "52998224725".into(), Some(true)));
-        assert_eq!(one("52998224725"), (EntityKind::Cpf, "52998224725".into(), Some(true)));
-        assert_eq!(one("cpf 529 982 247 25"), (EntityKind::Cpf, "52998224725".into(), Some(true)));
-        assert_eq!(one("cpf 5299822472"), (EntityKind::Cpf, "5299822472".into(), Some(false)));
-        assert_eq!(one("cpf 529.982.247-26"), (EntityKind::Cpf, "52998224726".into(), Some(false)));
-        assert_eq!(one("111.111.111-11"), (EntityKind::Cpf, "11111111111".into(), Some(false)));
-        assert_eq!(one("o cpf é 12345678900."), (EntityKind::Cpf, "12345678900".into(), Some(false)));
+        assert_eq!(
+            one("meu cpf é 529.982.247-25"),
+            (EntityKind::Cpf, "52998224725".into(), Some(true))
+        );
+        assert_eq!(
+            one("52998224725"),
+            (EntityKind::Cpf, "52998224725".into(), Some(true))
+        );
+        assert_eq!(
+            one("cpf 529 982 247 25"),
+            (EntityKind::Cpf, "52998224725".into(), Some(true))
+        );
+        assert_eq!(
+            one("cpf 5299822472"),
+            (EntityKind::Cpf, "5299822472".into(), Some(false))
+        );
+        assert_eq!(
+            one("cpf 529.982.247-26"),
+            (EntityKind::Cpf, "52998224726".into(), Some(false))
+        );
+        assert_eq!(
+            one("111.111.111-11"),
+            (EntityKind::Cpf, "11111111111".into(), Some(false))
+        );
+        assert_eq!(
+            one("o cpf é 12345678900."),
+            (EntityKind::Cpf, "12345678900".into(), Some(false))
+        );
     }
 
     #[test]
     fn cnpj() {
-        assert_eq!(one("cnpj 11.222.333/0001-81"), (EntityKind::Cnpj, "11222333000181".into(), Some(true)));
-        assert_eq!(one("11444777000161"), (EntityKind::Cnpj, "11444777000161".into(), Some(true)));
-        assert_eq!(one("cnpj 12.abc.345/01de-35"), (EntityKind::Cnpj, "12ABC34501DE35".into(), Some(true)));
-        assert_eq!(one("CNPJ 12ABC34501DE36"), (EntityKind::Cnpj, "12ABC34501DE36".into(), Some(false)));
-        assert_eq!(one("cnpj 1122233300018"), (EntityKind::Cnpj, "1122233300018".into(), Some(false)));
+        assert_eq!(
+            one("cnpj 11.222.333/0001-81"),
+            (EntityKind::Cnpj, "11222333000181".into(), Some(true))
+        );
+        assert_eq!(
+            one("11444777000161"),
+            (EntityKind::Cnpj, "11444777000161".into(), Some(true))
+        );
+        assert_eq!(
+            one("cnpj 12.abc.345/01de-35"),
+            (EntityKind::Cnpj, "12ABC34501DE35".into(), Some(true))
+        );
+        assert_eq!(
+            one("CNPJ 12ABC34501DE36"),
+            (EntityKind::Cnpj, "12ABC34501DE36".into(), Some(false))
+        );
+        assert_eq!(
+            one("cnpj 1122233300018"),
+            (EntityKind::Cnpj, "1122233300018".into(), Some(false))
+        );
     }
 
     #[test]
     fn phone() {
-        assert_eq!(one("(11) 98765-4321"), (EntityKind::Phone, "11987654321".into(), None));
-        assert_eq!(one("+55 21 99876-5432"), (EntityKind::Phone, "21998765432".into(), None));
-        assert_eq!(one("zap 11987654321"), (EntityKind::Phone, "11987654321".into(), None));
-        assert_eq!(one("98765-4321"), (EntityKind::Phone, "987654321".into(), None));
-        assert_eq!(one("tel 31 3333-4444"), (EntityKind::Phone, "3133334444".into(), None));
+        assert_eq!(
+            one("(11) 98765-4321"),
+            (EntityKind::Phone, "11987654321".into(), None)
+        );
+        assert_eq!(
+            one("+55 21 99876-5432"),
+            (EntityKind::Phone, "21998765432".into(), None)
+        );
+        assert_eq!(
+            one("zap 11987654321"),
+            (EntityKind::Phone, "11987654321".into(), None)
+        );
+        assert_eq!(
+            one("98765-4321"),
+            (EntityKind::Phone, "987654321".into(), None)
+        );
+        assert_eq!(
+            one("tel 31 3333-4444"),
+            (EntityKind::Phone, "3133334444".into(), None)
+        );
         // Not a valid CPF and shaped like a mobile number.
-        assert_eq!(one("11987654321"), (EntityKind::Phone, "11987654321".into(), None));
+        assert_eq!(
+            one("11987654321"),
+            (EntityKind::Phone, "11987654321".into(), None)
+        );
     }
 
     #[test]
     fn email_date_money_cep() {
-        assert_eq!(one("meu email Ana.Souza@Gmail.com."), (EntityKind::Email, "ana.souza@gmail.com".into(), None));
-        assert_eq!(one("venceu 10/11/2025"), (EntityKind::Date, "2025-11-10".into(), None));
-        assert_eq!(one("desde 5/3/26"), (EntityKind::Date, "2026-03-05".into(), None));
+        assert_eq!(
+            one("meu email Ana.Souza@Gmail.com."),
+            (EntityKind::Email, "ana.souza@gmail.com".into(), None)
+        );
+        assert_eq!(
+            one("venceu 10/11/2025"),
+            (EntityKind::Date, "2025-11-10".into(), None)
+        );
+        assert_eq!(
+            one("desde 5/3/26"),
+            (EntityKind::Date, "2026-03-05".into(), None)
+        );
         assert_eq!(one("R$ 89,90"), (EntityKind::Money, "89.90".into(), None));
         assert_eq!(one("r$89"), (EntityKind::Money, "89.00".into(), None));
         assert_eq!(one("80 reais"), (EntityKind::Money, "80.00".into(), None));
-        assert_eq!(one("R$ 1.234,56"), (EntityKind::Money, "1234.56".into(), None));
-        assert_eq!(one("plano de 99,90"), (EntityKind::Money, "99.90".into(), None));
-        assert_eq!(one("cep 01310-100"), (EntityKind::Cep, "01310100".into(), None));
-        assert_eq!(one("cep 01310100"), (EntityKind::Cep, "01310100".into(), None));
+        assert_eq!(
+            one("R$ 1.234,56"),
+            (EntityKind::Money, "1234.56".into(), None)
+        );
+        assert_eq!(
+            one("plano de 99,90"),
+            (EntityKind::Money, "99.90".into(), None)
+        );
+        assert_eq!(
+            one("cep 01310-100"),
+            (EntityKind::Cep, "01310100".into(), None)
+        );
+        assert_eq!(
+            one("cep 01310100"),
+            (EntityKind::Cep, "01310100".into(), None)
+        );
     }
 
     #[test]
@@ -600,6 +742,14 @@ mod tests {
     fn several() {
         let e = extract("cpf 52998224725 e zap (11) 98765-4321, email x@y.com.br, R$ 50,00");
         let kinds: Vec<_> = e.iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, [EntityKind::Cpf, EntityKind::Phone, EntityKind::Email, EntityKind::Money]);
+        assert_eq!(
+            kinds,
+            [
+                EntityKind::Cpf,
+                EntityKind::Phone,
+                EntityKind::Email,
+                EntityKind::Money
+            ]
+        );
     }
 }

@@ -82,14 +82,17 @@ pub struct Nlu {
 
 impl std::fmt::Debug for Nlu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Nlu").field("features", &self.model.vocabulary_size()).finish()
+        f.debug_struct("Nlu")
+            .field("features", &self.model.vocabulary_size())
+            .finish()
     }
 }
 
 impl Nlu {
     /// The model trained on the built-in data.
     pub fn builtin() -> Nlu {
-        let examples = parse_examples(BUILTIN_TRAINING_DATA).expect("built-in training data is valid");
+        let examples =
+            parse_examples(BUILTIN_TRAINING_DATA).expect("built-in training data is valid");
         Nlu::train(&examples)
     }
 
@@ -125,6 +128,11 @@ impl Nlu {
         let mut ranking: Vec<(Intent, f32)> = Intent::ALL.iter().copied().zip(probs).collect();
         ranking.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let (intent, confidence) = ranking[0];
-        Classification { intent, confidence, ranking, entities }
+        Classification {
+            intent,
+            confidence,
+            ranking,
+            entities,
+        }
     }
 }

@@ -23,7 +23,13 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 40, learning_rate: 1.0, l2: 1e-6, temperature: 1.0, seed: 0x5EED_1DEA }
+        TrainConfig {
+            epochs: 40,
+            learning_rate: 1.0,
+            l2: 1e-6,
+            temperature: 0.85,
+            seed: 0x5EED_1DEA,
+        }
     }
 }
 
@@ -66,7 +72,9 @@ pub(crate) struct Featurizer {
 
 impl Featurizer {
     pub(crate) fn new() -> Featurizer {
-        Featurizer { stemmer: Stemmer::create(Algorithm::Portuguese) }
+        Featurizer {
+            stemmer: Stemmer::create(Algorithm::Portuguese),
+        }
     }
 
     pub(crate) fn features(&self, tokens: &[String], out: &mut Vec<(u64, f32)>) {
@@ -97,7 +105,10 @@ impl Featurizer {
             out.push((fnv(NS_BIGRAM, &[prev, t]), W_BIGRAM));
             prev = t;
             if is_word && t.len() >= 3 {
-                let padded: Vec<u8> = std::iter::once(b'<').chain(t.bytes()).chain(std::iter::once(b'>')).collect();
+                let padded: Vec<u8> = std::iter::once(b'<')
+                    .chain(t.bytes())
+                    .chain(std::iter::once(b'>'))
+                    .collect();
                 for k in 3..=5 {
                     for w in padded.windows(k) {
                         // Safe: ASCII only.
@@ -151,7 +162,11 @@ impl Rng {
 
 impl Model {
     /// Trains on `(features, class)` pairs.
-    pub(crate) fn train(data: &[(Vec<(u64, f32)>, usize)], classes: usize, cfg: &TrainConfig) -> Model {
+    pub(crate) fn train(
+        data: &[(Vec<(u64, f32)>, usize)],
+        classes: usize,
+        cfg: &TrainConfig,
+    ) -> Model {
         let mut vocab: HashMap<u64, u32> = HashMap::new();
         let mut indexed: Vec<(Vec<(u32, f32)>, usize)> = Vec::with_capacity(data.len());
         for (feats, y) in data {
@@ -172,6 +187,7 @@ impl Model {
         let mut order: Vec<usize> = (0..indexed.len()).collect();
         let mut rng = Rng(cfg.seed | 1);
         let mut probs = vec![0f32; classes];
+        let mut grad = vec![0f32; classes];
         let total = (cfg.epochs * indexed.len()).max(1) as f32;
         let mut step = 0usize;
         for _ in 0..cfg.epochs {
@@ -186,17 +202,22 @@ impl Model {
                 probs.copy_from_slice(&bias);
                 for &(f, x) in row {
                     let w = &v[f as usize * classes..(f as usize + 1) * classes];
-                    for c in 0..classes {
-                        probs[c] += scale * w[c] * x;
+                    let sx = scale * x;
+                    for (p, wc) in probs.iter_mut().zip(w) {
+                        *p += wc * sx;
                     }
                 }
                 softmax(&mut probs);
                 scale *= 1.0 - lr * cfg.l2;
                 for c in 0..classes {
-                    let g = probs[c] - if c == *y { 1.0 } else { 0.0 };
-                    bias[c] -= lr * g;
-                    for &(f, x) in row {
-                        v[f as usize * classes + c] -= lr * g * x / scale;
+                    grad[c] = probs[c] - if c == *y { 1.0 } else { 0.0 };
+                    bias[c] -= lr * grad[c];
+                    grad[c] *= lr / scale;
+                }
+                for &(f, x) in row {
+                    let w = &mut v[f as usize * classes..(f as usize + 1) * classes];
+                    for (wc, g) in w.iter_mut().zip(&grad) {
+                        *wc -= g * x;
                     }
                 }
                 if scale < 1e-3 {
@@ -210,7 +231,13 @@ impl Model {
         for w in v.iter_mut() {
             *w *= scale;
         }
-        Model { classes, vocab, weights: v, bias, temperature: cfg.temperature }
+        Model {
+            classes,
+            vocab,
+            weights: v,
+            bias,
+            temperature: cfg.temperature,
+        }
     }
 
     /// Class probabilities for one message's features.

@@ -13,12 +13,17 @@ use crate::entities::Entity;
 
 /// Lower case without accents (`Não` → `nao`).
 pub fn fold(s: &str) -> String {
-    s.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
+    s.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn is_emoji(c: char) -> bool {
     let u = c as u32;
-    (0x1F000..=0x1FAFF).contains(&u) || (0x2600..=0x27BF).contains(&u) || (0x2B00..=0x2BFF).contains(&u)
+    (0x1F000..=0x1FAFF).contains(&u)
+        || (0x2600..=0x27BF).contains(&u)
+        || (0x2B00..=0x2BFF).contains(&u)
 }
 
 /// Chat abbreviations and common misspellings, after folding and squeezing.
@@ -86,7 +91,10 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
 ];
 
 fn expand(token: &str) -> Option<&'static str> {
-    ABBREVIATIONS.iter().find(|(a, _)| *a == token).map(|(_, e)| *e)
+    ABBREVIATIONS
+        .iter()
+        .find(|(a, _)| *a == token)
+        .map(|(_, e)| *e)
 }
 
 fn squeeze(token: &str) -> String {
@@ -190,7 +198,10 @@ mod tests {
         assert_eq!(toks("Não, OBRIGADAAA!!"), ["nao", "obrigada"]);
         assert_eq!(toks("oiii vc tá aí?"), ["oi", "voce", "ta", "ai", "?"]);
         assert_eq!(toks("ñ quero"), ["nao", "quero"]);
-        assert_eq!(toks("segunda via pfv 👍"), ["segunda", "via", "por", "favor", "👍"]);
+        assert_eq!(
+            toks("segunda via pfv 👍"),
+            ["segunda", "via", "por", "favor", "👍"]
+        );
         assert_eq!(toks("meu cpf 529.982.247-25"), ["meu", "cpf", "_cpf_"]);
         assert_eq!(toks("quero 500 mega"), ["quero", "_num_", "mega"]);
         assert_eq!(toks("a net caiu"), ["a", "internet", "caiu"]);

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
 
 use prosa_nlu::cli::LabeledExample;
-use prosa_nlu::{BUILTIN_TRAINING_DATA, Intent, Nlu, evaluate, extract, normalize, parse_examples, run_classify};
+use prosa_nlu::{
+    BUILTIN_TRAINING_DATA, Intent, Nlu, evaluate, extract, normalize, parse_examples, run_classify,
+};
 
 const TEST_DATA: &str = include_str!("../data/test.jsonl");
 
@@ -15,7 +17,11 @@ fn nlu() -> &'static Nlu {
 }
 
 fn test_split() -> Vec<LabeledExample> {
-    TEST_DATA.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+    TEST_DATA
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn key(text: &str) -> String {
@@ -26,8 +32,15 @@ fn key(text: &str) -> String {
 fn test_split_accuracy_and_documents() {
     let report = evaluate(nlu(), &test_split());
     println!("{report}");
-    assert!(report.accuracy >= 0.95, "accuracy {:.4} below 95%", report.accuracy);
-    assert_eq!(report.document_errors, 0, "a CPF/CNPJ was missed or its validity misjudged");
+    assert!(
+        report.accuracy >= 0.95,
+        "accuracy {:.4} below 95%",
+        report.accuracy
+    );
+    assert_eq!(
+        report.document_errors, 0,
+        "a CPF/CNPJ was missed or its validity misjudged"
+    );
     let docs = report.entities[&prosa_nlu::EntityKind::Cpf].true_positives
         + report.entities[&prosa_nlu::EntityKind::Cnpj].true_positives;
     assert!(docs >= 20, "the test split must keep its document cases");
@@ -35,11 +48,20 @@ fn test_split_accuracy_and_documents() {
 
 #[test]
 fn no_test_text_in_training() {
-    let train: HashSet<String> =
-        parse_examples(BUILTIN_TRAINING_DATA).unwrap().iter().map(|e| key(&e.text)).collect();
-    let leaked: Vec<String> =
-        test_split().iter().filter(|e| train.contains(&key(&e.text))).map(|e| e.text.clone()).collect();
-    assert!(leaked.is_empty(), "test texts also in training (normalised): {leaked:?}");
+    let train: HashSet<String> = parse_examples(BUILTIN_TRAINING_DATA)
+        .unwrap()
+        .iter()
+        .map(|e| key(&e.text))
+        .collect();
+    let leaked: Vec<String> = test_split()
+        .iter()
+        .filter(|e| train.contains(&key(&e.text)))
+        .map(|e| e.text.clone())
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "test texts also in training (normalised): {leaked:?}"
+    );
 }
 
 #[test]
@@ -53,8 +75,16 @@ fn enough_examples_per_intent() {
         *test.entry(e.intent).or_default() += 1;
     }
     for intent in Intent::ALL {
-        assert!(train.get(&intent).copied().unwrap_or(0) >= 60, "{intent}: {:?} training examples", train.get(&intent));
-        assert!(test.get(&intent).copied().unwrap_or(0) >= 15, "{intent}: {:?} test examples", test.get(&intent));
+        assert!(
+            train.get(&intent).copied().unwrap_or(0) >= 60,
+            "{intent}: {:?} training examples",
+            train.get(&intent)
+        );
+        assert!(
+            test.get(&intent).copied().unwrap_or(0) >= 15,
+            "{intent}: {:?} test examples",
+            test.get(&intent)
+        );
     }
 }
 
@@ -82,10 +112,19 @@ fn tie_breaking_rules_of_the_spec() {
     let cases = [
         ("ja paguei e continua bloqueado", Intent::PaymentNotice),
         ("to bloqueado, pago na sexta, libera?", Intent::TrustUnlock),
-        ("to bloqueado, me manda o pix que pago agora", Intent::PixPayment),
-        ("sem internet e a luz los ta vermelha", Intent::EquipmentIssue),
+        (
+            "to bloqueado, me manda o pix que pago agora",
+            Intent::PixPayment,
+        ),
+        (
+            "sem internet e a luz los ta vermelha",
+            Intent::EquipmentIssue,
+        ),
         ("quero mudar o dia do vencimento", Intent::AccountChange),
-        ("segunda via do boleto, meu cpf é 529.982.247-25", Intent::InvoiceCopy),
+        (
+            "segunda via do boleto, meu cpf é 529.982.247-25",
+            Intent::InvoiceCopy,
+        ),
         ("529.982.247-25", Intent::ProvideDocument),
         ("quero falar com o financeiro", Intent::HumanAgent),
     ];
@@ -103,15 +142,24 @@ fn classify_contract_keeps_order_and_reports_bad_lines() {
     assert_eq!(summary.lines, 4);
     assert_eq!(summary.errors, 2);
     let out = String::from_utf8(out).unwrap();
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["intent"], "invoice_copy");
     assert_eq!(lines[0]["text"], "manda o boleto");
     assert_eq!(lines[1]["line"], 2);
     assert_eq!(lines[2]["intent"], "provide_document");
-    assert_eq!(lines[2]["entities"][0], serde_json::json!({"type": "cpf", "value": "52998224725", "valid": true}));
+    assert_eq!(
+        lines[2]["entities"][0],
+        serde_json::json!({"type": "cpf", "value": "52998224725", "valid": true})
+    );
     assert_eq!(lines[3]["line"], 5);
     let err = String::from_utf8(err).unwrap();
     assert!(err.starts_with("line 2: "), "{err}");
-    assert!(err.contains("\nline 5: ") && err.contains("missing field `text`"), "{err}");
+    assert!(
+        err.contains("\nline 5: ") && err.contains("missing field `text`"),
+        "{err}"
+    );
 }
