@@ -27,8 +27,29 @@ fn round4(x: f32) -> f64 {
     (f64::from(x) * 10_000.0).round() / 10_000.0
 }
 
-fn entity_json(e: &Entity) -> serde_json::Value {
-    json!({"type": e.kind.as_str(), "value": e.value, "valid": e.valid})
+/// One output line of `classify`, fields in the contract's order.
+#[derive(Serialize)]
+struct ClassifyOutput<'a> {
+    text: &'a str,
+    intent: Intent,
+    confidence: f64,
+    entities: Vec<EntityOutput<'a>>,
+}
+
+#[derive(Serialize)]
+struct EntityOutput<'a> {
+    #[serde(rename = "type")]
+    kind: EntityKind,
+    value: &'a str,
+    valid: Option<bool>,
+}
+
+fn entity_output(e: &Entity) -> EntityOutput<'_> {
+    EntityOutput {
+        kind: e.kind,
+        value: &e.value,
+        valid: e.valid,
+    }
 }
 
 /// `prosa nlu classify`: reads JSON lines `{"text": "..."}` (other fields ignored) and writes one
@@ -53,24 +74,24 @@ pub fn run_classify(
         }
         summary.lines += 1;
         let n = i + 1;
-        let value = match serde_json::from_str::<ClassifyInput>(&line) {
+        match serde_json::from_str::<ClassifyInput>(&line) {
             Ok(inp) => {
                 let c = nlu.classify(&inp.text);
-                json!({
-                    "text": inp.text,
-                    "intent": c.intent.as_str(),
-                    "confidence": round4(c.confidence),
-                    "entities": c.entities.iter().map(entity_json).collect::<Vec<_>>(),
-                })
+                let out = ClassifyOutput {
+                    text: &inp.text,
+                    intent: c.intent,
+                    confidence: round4(c.confidence),
+                    entities: c.entities.iter().map(entity_output).collect(),
+                };
+                serde_json::to_writer(&mut output, &out)?;
             }
             Err(e) => {
                 summary.errors += 1;
                 let msg = format!("expected {{\"text\": \"...\"}}: {e}");
                 writeln!(errors, "line {n}: {msg}")?;
-                json!({"line": n, "error": msg})
+                serde_json::to_writer(&mut output, &json!({"line": n, "error": msg}))?;
             }
-        };
-        serde_json::to_writer(&mut output, &value)?;
+        }
         output.write_all(b"\n")?;
     }
     output.flush()?;
