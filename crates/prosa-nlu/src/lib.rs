@@ -16,6 +16,8 @@
 pub mod cli;
 pub mod entities;
 mod intent;
+#[cfg(feature = "llm")]
+pub mod llm;
 mod model;
 pub mod normalize;
 
