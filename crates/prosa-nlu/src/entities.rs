@@ -300,6 +300,24 @@ fn numbers(text: &str, found: &mut Vec<Entity>, claimed: &[bool]) {
     let b = text.as_bytes();
     let mut i = 0;
     while i < cs.len() {
+        // A boleto bar code / linha digitável (dozens of digits in groups) holds no entity:
+        // skip the whole space-separated run when it has more than 20 digits.
+        if is_digit_group(&text[cs[i].clone()]) {
+            let mut k = i;
+            let mut total = count_digits(&text[cs[i].clone()]);
+            while k + 1 < cs.len()
+                && cs[k + 1].start == cs[k].end + 1
+                && b[cs[k].end] == b' '
+                && is_digit_group(&text[cs[k + 1].clone()])
+            {
+                k += 1;
+                total += count_digits(&text[cs[k].clone()]);
+            }
+            if total > 20 {
+                i = k + 1;
+                continue;
+            }
+        }
         // Greedy merge of pure-digit groups separated by exactly one space.
         let mut j = i;
         if is_digit_group(&text[cs[i].clone()]) {
@@ -736,6 +754,9 @@ mod tests {
         none("2 via do boleto");
         none("ip 192.168.0.1");
         none("rede 5g");
+        none("linha 34191.09008 00000.012344 56789.012301 6 13810000009990 ok");
+        none("34196138100000099901090000000012345678901230");
+        none("00020126330014BR.GOV.BCB.PIX01115794666323452040000530398654041.005802BR5925");
     }
 
     #[test]
