@@ -163,3 +163,9 @@ fn classify_contract_keeps_order_and_reports_bad_lines() {
         "{err}"
     );
 }
+
+#[test]
+fn nlu_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Nlu>();
+}
