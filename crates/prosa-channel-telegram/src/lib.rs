@@ -243,10 +243,10 @@ pub fn parse_update(v: &Value) -> Result<Vec<InboundItem>, ParseError> {
         if let Some(m) = v.get(field) {
             let mut from = contact_of(m, None)
                 .ok_or_else(|| ParseError::new(format!("{field}.chat.id"), "is required"))?;
-            if field.starts_with("edited") {
-                if let Some(meta) = from.meta.as_mut() {
-                    meta["edited"] = json!(true);
-                }
+            if field.starts_with("edited")
+                && let Some(meta) = from.meta.as_mut()
+            {
+                meta["edited"] = json!(true);
             }
             return Ok(vec![InboundItem::Message(InboundMessage {
                 provider_message_id: id,
