@@ -199,6 +199,35 @@ impl FakeBotFramework {
     }
 
     /// How many token requests were made.
+    /// POSTs an activity to Prosa's bot endpoint with a valid channel JWT for its serviceUrl.
+    pub async fn deliver(
+        http: &reqwest::Client,
+        url: &str,
+        activity: &Value,
+    ) -> reqwest::Result<reqwest::Response> {
+        let service_url = activity
+            .get("serviceUrl")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let token = mint(
+            &claims(service_url, jiff::Timestamp::now().as_second()),
+            KID_1,
+            1,
+        );
+        http.post(url)
+            .bearer_auth(token)
+            .json(activity)
+            .send()
+            .await
+    }
+
+    /// A Web Chat text activity whose replies go to this fake.
+    pub fn text_activity(&self, id: &str, user_id: &str, text: &str) -> Value {
+        json!({"type": "message", "id": id, "timestamp": "2026-11-30T12:00:00Z", "serviceUrl": self.service_url(), "channelId": "webchat",
+            "from": {"id": user_id, "name": "Cliente"}, "conversation": {"id": format!("conv-{user_id}")},
+            "recipient": {"id": "prosa-bot", "name": "Prosa"}, "text": text})
+    }
+
     pub fn token_requests(&self) -> usize {
         self.requests()
             .iter()

@@ -160,6 +160,17 @@ impl BotFrameworkChannel {
             .check(service_url)
             .await
             .map_err(|e| SendError::Invalid(format!("serviceUrl refused: {e}")))?;
+        // ...and over TLS, unless the administrator allowed that host (a local fake or emulator).
+        let host = base.host_str().unwrap_or("").to_owned();
+        let host_port = format!("{host}:{}", base.port_or_known_default().unwrap_or(443));
+        let allowed = self
+            .egress
+            .allowed_private_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&host) || h.eq_ignore_ascii_case(&host_port));
+        if base.scheme() != "https" && !allowed {
+            return Err(SendError::Invalid("serviceUrl must be https".into()));
+        }
         let mut url = base;
         url.path_segments_mut()
             .map_err(|_| SendError::Invalid("serviceUrl cannot be a base".into()))?

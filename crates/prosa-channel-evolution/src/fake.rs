@@ -116,6 +116,34 @@ impl FakeEvolution {
         self.inner.lock().expect("fake lock").state = state.to_owned();
     }
 
+    /// POSTs a webhook body to Prosa with the webhook token header (`None` to omit it).
+    pub async fn deliver(
+        http: &reqwest::Client,
+        url: &str,
+        body: &[u8],
+        token: Option<&str>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut req = http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(t) = token {
+            req = req.header(crate::DEFAULT_WEBHOOK_HEADER, t);
+        }
+        req.send().await
+    }
+
+    /// A `messages.upsert` text from `number` (digits).
+    pub fn text_event(number: &str, id: &str, text: &str) -> Vec<u8> {
+        FakeEvolution::event(
+            "messages.upsert",
+            json!({
+                "key": {"remoteJid": format!("{number}@s.whatsapp.net"), "fromMe": false, "id": id}, "pushName": "Cliente",
+                "message": {"conversation": text}, "messageType": "conversation", "messageTimestamp": 1764500000, "source": "android"
+            }),
+        )
+    }
+
     /// A webhook body as Evolution posts it.
     pub fn event(event: &str, data: Value) -> Vec<u8> {
         json!({"event": event, "instance": INSTANCE, "data": data, "destination": "http://prosa/webhooks", "date_time": "2026-11-30T09:00:00.000Z",

@@ -127,6 +127,36 @@ impl FakeMeta {
             prosa_channel::signature::hmac_sha256_hex(APP_SECRET.as_bytes(), body)
         )
     }
+
+    /// POSTs a webhook body to Prosa, signed with the test app secret.
+    pub async fn deliver(
+        http: &reqwest::Client,
+        url: &str,
+        body: &[u8],
+    ) -> reqwest::Result<reqwest::Response> {
+        http.post(url)
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", FakeMeta::sign(body))
+            .body(body.to_vec())
+            .send()
+            .await
+    }
+
+    /// A webhook body with one text message; `object` is `page` or `instagram`.
+    pub fn text_event(
+        object: &str,
+        account_id: &str,
+        sender: &str,
+        mid: &str,
+        text: &str,
+    ) -> Vec<u8> {
+        json!({"object": object, "entry": [{"id": account_id, "time": 1764500000000i64, "messaging": [{
+            "sender": {"id": sender}, "recipient": {"id": account_id}, "timestamp": 1764500000000i64,
+            "message": {"mid": mid, "text": text}
+        }]}]})
+        .to_string()
+        .into_bytes()
+    }
 }
 
 fn reply(c: Canned) -> Response {

@@ -97,6 +97,27 @@ impl FakeTelegram {
         }
     }
 
+    /// POSTs an update to Prosa's webhook with the secret header (`None` to omit it).
+    pub async fn deliver(
+        http: &reqwest::Client,
+        url: &str,
+        update: &Value,
+        secret: Option<&str>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut req = http.post(url).json(update);
+        if let Some(s) = secret {
+            req = req.header("x-telegram-bot-api-secret-token", s);
+        }
+        req.send().await
+    }
+
+    /// A private-chat text update.
+    pub fn text_update(update_id: i64, chat_id: i64, text: &str) -> Value {
+        json!({"update_id": update_id, "message": {"message_id": update_id, "date": 1764500000,
+            "from": {"id": chat_id, "is_bot": false, "first_name": "Cliente"},
+            "chat": {"id": chat_id, "type": "private", "first_name": "Cliente"}, "text": text}})
+    }
+
     pub fn settings(&self) -> Value {
         json!({"base_url": self.base_url, "bot_token": BOT_TOKEN, "secret_token": SECRET_TOKEN})
     }

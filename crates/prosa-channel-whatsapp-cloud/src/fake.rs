@@ -134,6 +134,47 @@ impl FakeWhatsApp {
             prosa_channel::signature::hmac_sha256_hex(APP_SECRET.as_bytes(), body)
         )
     }
+
+    /// POSTs a notification to Prosa's webhook, signed as Meta does.
+    pub async fn deliver(
+        http: &reqwest::Client,
+        url: &str,
+        body: &[u8],
+    ) -> reqwest::Result<reqwest::Response> {
+        http.post(url)
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", FakeWhatsApp::sign(body))
+            .body(body.to_vec())
+            .send()
+            .await
+    }
+
+    /// A notification carrying one text message from `wa_id`.
+    pub fn text_notification(wa_id: &str, wamid: &str, text: &str) -> Vec<u8> {
+        notification(json!({
+            "contacts": [{"profile": {"name": "Cliente Teste"}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": wamid, "timestamp": "1764500000", "type": "text", "text": {"body": text}}]
+        }))
+    }
+
+    /// A notification carrying a status for a message Prosa sent; `error_code` for `failed`.
+    pub fn status_notification(wamid: &str, status: &str, error_code: Option<i64>) -> Vec<u8> {
+        let mut s = json!({"id": wamid, "status": status, "timestamp": "1764500100", "recipient_id": "5548988887777"});
+        if let Some(code) = error_code {
+            s["errors"] = json!([{"code": code, "title": "error", "message": "error", "error_data": {"details": "fake"}}]);
+        }
+        notification(json!({"statuses": [s]}))
+    }
+}
+
+fn notification(value_fields: Value) -> Vec<u8> {
+    let mut value = json!({"messaging_product": "whatsapp", "metadata": {"display_phone_number": "5548999990000", "phone_number_id": PHONE_NUMBER_ID}});
+    if let (Some(v), Some(extra)) = (value.as_object_mut(), value_fields.as_object()) {
+        v.extend(extra.clone());
+    }
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}]})
+        .to_string()
+        .into_bytes()
 }
 
 fn reply(c: Canned) -> Response {
