@@ -188,6 +188,71 @@ pub async fn connection_state(
         .ok_or_else(|| SendError::Invalid("no instance.state in answer".into()))
 }
 
+/// A media file fetched through Evolution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaFile {
+    pub bytes: Vec<u8>,
+    pub mime_type: Option<String>,
+    pub file_name: Option<String>,
+}
+
+/// The message key id in an attachment URL written by the parser (`evolution-media:<id>`).
+pub fn media_key_from_url(url: &str) -> Option<&str> {
+    url.strip_prefix(crate::MEDIA_URL_PREFIX).filter(|id| {
+        !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    })
+}
+
+/// Downloads an inbound media message (`POST /chat/getBase64FromMediaMessage/{instance}`),
+/// refusing files over `max_bytes` (checked on the base64 length before decoding).
+pub async fn download_media(
+    http: &reqwest::Client,
+    settings: &Value,
+    key_id: &str,
+    max_bytes: usize,
+) -> Result<MediaFile, SendError> {
+    use base64::Engine;
+    let body = json!({"message": {"key": {"id": key_id}}, "convertToMp4": false});
+    let v = request(
+        http,
+        settings,
+        reqwest::Method::POST,
+        &format!("/chat/getBase64FromMediaMessage/{}", instance(settings)?),
+        Some(&body),
+    )
+    .await?;
+    let b64 = v
+        .get("base64")
+        .and_then(Value::as_str)
+        .ok_or_else(|| SendError::Invalid("no base64 in answer".into()))?;
+    let b64 = b64
+        .split_once("base64,")
+        .map_or(b64, |(_, data)| data)
+        .trim();
+    if b64.len() / 4 * 3 > max_bytes + 2 {
+        return Err(SendError::Invalid(format!(
+            "media larger than {max_bytes} bytes"
+        )));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| SendError::Invalid("media is not valid base64".into()))?;
+    if bytes.len() > max_bytes {
+        return Err(SendError::Invalid(format!(
+            "media larger than {max_bytes} bytes"
+        )));
+    }
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    Ok(MediaFile {
+        bytes,
+        mime_type: s("mimetype"),
+        file_name: s("fileName"),
+    })
+}
+
 /// Points the instance's webhook at Prosa.
 pub async fn set_webhook(
     http: &reqwest::Client,

@@ -282,6 +282,18 @@ async fn handle(
             200,
             json!({"instance": {"instanceName": INSTANCE, "state": g.state}}),
         ),
+        ("POST", ["chat", "getBase64FromMediaMessage", _]) => {
+            let id = b
+                .pointer("/message/key/id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            use base64::Engine;
+            let data = base64::engine::general_purpose::STANDARD.encode(format!("fake-media-{id}"));
+            reply(
+                201,
+                json!({"mediaType": "imageMessage", "fileName": format!("{id}.jpg"), "mimetype": "image/jpeg", "base64": data}),
+            )
+        }
         ("POST", ["webhook", "set", _]) => reply(201, json!({"webhook": b.get("webhook")})),
         ("POST", ["message", action, i]) => {
             if *i != INSTANCE {

@@ -14,7 +14,8 @@
 //! Inbound: `MESSAGES_UPSERT` (own `fromMe` echoes, groups, broadcasts and newsletters ignored),
 //! `MESSAGES_UPDATE` statuses for our sends. `@lid` senders are keyed by the phone JID in
 //! `key.remoteJidAlt` (or `key.senderPn`) when present. `CONNECTION_UPDATE` and `QRCODE_UPDATED`
-//! yield no item: read them with [`parse_instance_event`].
+//! yield no item: read them with [`parse_instance_event`]. Media attachments carry
+//! `url = "evolution-media:<key id>"` (or the S3 `mediaUrl`); fetch them with [`download_media`].
 
 pub mod client;
 pub mod jwt;
@@ -31,7 +32,8 @@ use prosa_domain::model::{ChannelKind, DeliveryStatus};
 use serde_json::{Value, json};
 
 pub use client::{
-    ConnectInfo, CreatedInstance, connect, connection_state, create_instance, set_webhook,
+    ConnectInfo, CreatedInstance, MediaFile, connect, connection_state, create_instance,
+    download_media, media_key_from_url, set_webhook,
 };
 
 pub const DEFAULT_WEBHOOK_HEADER: &str = "x-webhook-token";

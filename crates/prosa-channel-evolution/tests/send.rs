@@ -3,7 +3,8 @@
 use prosa_channel::{ChannelAdapter, OutboundMessage, SendContext, SendError};
 use prosa_channel_evolution::fake::{API_KEY, Canned, FakeEvolution, INSTANCE};
 use prosa_channel_evolution::{
-    EvolutionChannel, connect, connection_state, create_instance, set_webhook,
+    EvolutionChannel, connect, connection_state, create_instance, download_media,
+    media_key_from_url, set_webhook,
 };
 use prosa_domain::message::{Attachment, MessageContent, MessageOption};
 use prosa_domain::{ConversationId, MessageId};
@@ -234,4 +235,26 @@ async fn instance_lifecycle() {
         fake.requests().last().unwrap().path,
         "/webhook/set/provedor-principal"
     );
+}
+
+#[tokio::test]
+async fn media_download_with_limit() {
+    let fake = FakeEvolution::start().await;
+    let http = reqwest::Client::new();
+    let s = fake.settings();
+    let key = media_key_from_url("evolution-media:3EB0A1B2C3D4E5F60004").unwrap();
+    let f = download_media(&http, &s, key, 1024).await.unwrap();
+    assert_eq!(f.bytes, b"fake-media-3EB0A1B2C3D4E5F60004");
+    assert_eq!(f.mime_type.as_deref(), Some("image/jpeg"));
+    let r = fake.requests().pop().unwrap();
+    assert_eq!(r.path, "/chat/getBase64FromMediaMessage/provedor-principal");
+    assert_eq!(
+        r.json(),
+        json!({"message": {"key": {"id": "3EB0A1B2C3D4E5F60004"}}, "convertToMp4": false})
+    );
+    assert!(matches!(
+        download_media(&http, &s, key, 8).await,
+        Err(SendError::Invalid(_))
+    ));
+    assert!(media_key_from_url("evolution-media:../x").is_none());
 }

@@ -336,6 +336,22 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<InboundItem>, ParseError> {
     parse_update(&v)
 }
 
+/// A private chat's block state changed (`my_chat_member`): `blocked = true` when the subscriber
+/// blocked the bot (mark the identity unreachable), `false` when they unblocked it.
+pub fn chat_block_change(body: &[u8]) -> Option<(i64, bool)> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let m = v.get("my_chat_member")?;
+    if str_of(m, "/chat/type") != Some("private") {
+        return None;
+    }
+    let chat = m.pointer("/chat/id").and_then(Value::as_i64)?;
+    match str_of(m, "/new_chat_member/status")? {
+        "kicked" => Some((chat, true)),
+        "member" => Some((chat, false)),
+        _ => None,
+    }
+}
+
 /// The callback query id an inbound item carries, to pass to [`answer_callback_query`].
 pub fn callback_query_id(item: &InboundItem) -> Option<&str> {
     match item {

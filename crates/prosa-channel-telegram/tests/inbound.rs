@@ -73,6 +73,14 @@ fn dedupe_on_update_id_and_callback_answers() {
             .unwrap()
             .is_empty()
     );
+    assert_eq!(
+        prosa_channel_telegram::chat_block_change(&data("my_chat_member_blocked.json")),
+        Some((5123456789, true))
+    );
+    assert_eq!(
+        prosa_channel_telegram::chat_block_change(&data("text.json")),
+        None
+    );
 }
 
 #[test]
