@@ -1,0 +1,329 @@
+//! A local fake of Evolution API v2 (feature `fake`): axum on 127.0.0.1:0. Checks `apikey`,
+//! serves instance create/connect/connectionState/webhook, validates sendText, sendButtons
+//! (1–3 reply buttons), sendList and sendMedia, answers `exists:false` for numbers starting with
+//! `0000`, and canned failures on demand. Also builds webhook bodies ([`FakeEvolution::event`]).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+pub const API_KEY: &str = "test-evolution-key";
+pub const INSTANCE: &str = "provedor-principal";
+pub const WEBHOOK_TOKEN: &str = "test-webhook-token";
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Canned {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Canned {
+    pub fn error(status: u16, messages: Value) -> Canned {
+        let error = match status {
+            400 => "Bad Request",
+            401 => "Unauthorized",
+            404 => "Not Found",
+            _ => "Internal Server Error",
+        };
+        Canned {
+            status,
+            body: json!({"status": status, "error": error, "response": {"message": messages}}),
+        }
+    }
+}
+
+struct Inner {
+    requests: Vec<Recorded>,
+    canned: VecDeque<Canned>,
+    state: String,
+    sent: u64,
+}
+
+pub struct FakeEvolution {
+    pub base_url: String,
+    inner: Arc<Mutex<Inner>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeEvolution {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeEvolution {
+    pub async fn start() -> FakeEvolution {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let inner = Arc::new(Mutex::new(Inner {
+            requests: Vec::new(),
+            canned: VecDeque::new(),
+            state: "close".into(),
+            sent: 0,
+        }));
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(inner.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeEvolution {
+            base_url,
+            inner,
+            task,
+        }
+    }
+
+    pub fn settings(&self) -> Value {
+        json!({"base_url": self.base_url, "api_key": API_KEY, "instance": INSTANCE, "webhook_token": WEBHOOK_TOKEN})
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner.lock().expect("fake lock").requests.clone()
+    }
+
+    pub fn push(&self, canned: Canned) {
+        self.inner
+            .lock()
+            .expect("fake lock")
+            .canned
+            .push_back(canned);
+    }
+
+    /// Sets the connection state (`open`, `connecting`, `close`).
+    pub fn set_state(&self, state: &str) {
+        self.inner.lock().expect("fake lock").state = state.to_owned();
+    }
+
+    /// POSTs a webhook body to Prosa with the webhook token header (`None` to omit it).
+    pub async fn deliver(
+        http: &reqwest::Client,
+        url: &str,
+        body: &[u8],
+        token: Option<&str>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut req = http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(t) = token {
+            req = req.header(crate::DEFAULT_WEBHOOK_HEADER, t);
+        }
+        req.send().await
+    }
+
+    /// A `messages.upsert` text from `number` (digits).
+    pub fn text_event(number: &str, id: &str, text: &str) -> Vec<u8> {
+        FakeEvolution::event(
+            "messages.upsert",
+            json!({
+                "key": {"remoteJid": format!("{number}@s.whatsapp.net"), "fromMe": false, "id": id}, "pushName": "Cliente",
+                "message": {"conversation": text}, "messageType": "conversation", "messageTimestamp": 1764500000, "source": "android"
+            }),
+        )
+    }
+
+    /// A webhook body as Evolution posts it.
+    pub fn event(event: &str, data: Value) -> Vec<u8> {
+        json!({"event": event, "instance": INSTANCE, "data": data, "destination": "http://prosa/webhooks", "date_time": "2026-11-30T09:00:00.000Z",
+            "sender": "554899990000@s.whatsapp.net", "server_url": "http://evolution:8080", "apikey": null})
+        .to_string()
+        .into_bytes()
+    }
+}
+
+fn reply(status: u16, body: Value) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn validate(action: &str, b: &Value) -> Result<(), Value> {
+    let number = b
+        .get("number")
+        .and_then(Value::as_str)
+        .ok_or(json!(["number is required"]))?;
+    if number.starts_with("0000") {
+        return Err(
+            json!([{"jid": format!("{number}@s.whatsapp.net"), "exists": false, "number": number}]),
+        );
+    }
+    match action {
+        "sendText"
+            if b.get("text")
+                .and_then(Value::as_str)
+                .is_some_and(|t| !t.is_empty()) =>
+        {
+            Ok(())
+        }
+        "sendButtons" => {
+            let buttons = b
+                .get("buttons")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let replies = buttons.iter().filter(|x| x["type"] == "reply").count();
+            if buttons.is_empty()
+                || replies > 3
+                || (replies > 0 && replies != buttons.len())
+                || b.get("title").is_none()
+            {
+                Err(json!(["buttons: 1-3 reply buttons, not mixed"]))
+            } else {
+                Ok(())
+            }
+        }
+        "sendList"
+            if b.get("sections")
+                .and_then(Value::as_array)
+                .is_some_and(|s| !s.is_empty())
+                && b.get("buttonText").is_some() =>
+        {
+            Ok(())
+        }
+        "sendMedia"
+            if b.get("media").and_then(Value::as_str).is_some()
+                && b.get("mediatype").and_then(Value::as_str).is_some() =>
+        {
+            Ok(())
+        }
+        _ => Err(json!([format!("invalid {action} body")])),
+    }
+}
+
+async fn handle(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut g = inner.lock().expect("fake lock");
+    g.requests.push(Recorded {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        query: uri.query().map(str::to_owned),
+        headers: headers.clone(),
+        body: body.to_vec(),
+    });
+    if let Some(c) = g.canned.pop_front() {
+        return reply(c.status, c.body);
+    }
+    if headers.get("apikey").and_then(|v| v.to_str().ok()) != Some(API_KEY) {
+        return reply(
+            401,
+            json!({"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}}),
+        );
+    }
+    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let path = uri.path().to_owned();
+    let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (method.as_str(), seg.as_slice()) {
+        ("POST", ["instance", "create"]) => {
+            let name = b
+                .get("instanceName")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            g.state = "connecting".into();
+            reply(
+                201,
+                json!({"instance": {"instanceName": name, "instanceId": "0b9c-fake", "integration": "WHATSAPP-BAILEYS", "status": "created"},
+                "hash": "instance-token-fake", "webhook": {"webhookUrl": b.pointer("/webhook/url")}, "settings": {},
+                "qrcode": {"pairingCode": null, "code": "2@fakeqr", "base64": "data:image/png;base64,RkFLRVFS", "count": 1}}),
+            )
+        }
+        (_, ["instance", _, i]) if *i != INSTANCE => reply(
+            404,
+            json!({"status": 404, "error": "Not Found", "response": {"message": [format!("The \"{i}\" instance does not exist")]}}),
+        ),
+        ("GET", ["instance", "connect", _]) => {
+            if g.state == "open" {
+                reply(
+                    200,
+                    json!({"instance": {"instanceName": INSTANCE, "state": "open"}}),
+                )
+            } else {
+                let pairing = uri
+                    .query()
+                    .filter(|q| q.starts_with("number="))
+                    .map(|_| "ABCD1234");
+                reply(
+                    200,
+                    json!({"pairingCode": pairing, "code": "2@fakeqr", "base64": "data:image/png;base64,RkFLRVFS", "count": 2}),
+                )
+            }
+        }
+        ("GET", ["instance", "connectionState", _]) => reply(
+            200,
+            json!({"instance": {"instanceName": INSTANCE, "state": g.state}}),
+        ),
+        ("POST", ["chat", "getBase64FromMediaMessage", _]) => {
+            let id = b
+                .pointer("/message/key/id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            use base64::Engine;
+            let data = base64::engine::general_purpose::STANDARD.encode(format!("fake-media-{id}"));
+            reply(
+                201,
+                json!({"mediaType": "imageMessage", "fileName": format!("{id}.jpg"), "mimetype": "image/jpeg", "base64": data}),
+            )
+        }
+        ("POST", ["webhook", "set", _]) => reply(201, json!({"webhook": b.get("webhook")})),
+        ("POST", ["message", action, i]) => {
+            if *i != INSTANCE {
+                return reply(
+                    404,
+                    json!({"status": 404, "error": "Not Found", "response": {"message": [format!("The \"{i}\" instance does not exist")]}}),
+                );
+            }
+            if let Err(m) = validate(action, &b) {
+                return reply(
+                    400,
+                    json!({"status": 400, "error": "Bad Request", "response": {"message": m}}),
+                );
+            }
+            g.sent += 1;
+            let number = b["number"].as_str().unwrap_or("");
+            let jid = if number.contains('@') {
+                number.to_owned()
+            } else {
+                format!("{number}@s.whatsapp.net")
+            };
+            reply(
+                201,
+                json!({"key": {"remoteJid": jid, "fromMe": true, "id": format!("3EB0FAKE{}", g.sent)}, "pushName": "", "status": "PENDING",
+                "message": {}, "messageType": "conversation", "messageTimestamp": 1764500000, "instanceId": "0b9c-fake", "source": "unknown"}),
+            )
+        }
+        _ => reply(
+            404,
+            json!({"status": 404, "error": "Not Found", "response": {"message": ["Cannot find route"]}}),
+        ),
+    }
+}

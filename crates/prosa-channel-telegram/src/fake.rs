@@ -1,0 +1,294 @@
+//! A local fake of the Bot API (feature `fake`): axum on 127.0.0.1:0. Records requests, checks the
+//! token, validates `sendMessage` (4096 chars, `callback_data` 1–64 bytes), serves queued updates
+//! to `getUpdates` with offset confirmation, and answers canned failures on demand.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+pub const BOT_TOKEN: &str = "123456:TEST-token";
+pub const SECRET_TOKEN: &str = "test_secret-Token";
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    /// The Bot API method (`sendMessage`...), when the path is `/bot<token>/<method>`.
+    pub api_method: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Canned {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Canned {
+    pub fn error(status: u16, description: &str) -> Canned {
+        Canned {
+            status,
+            body: json!({"ok": false, "error_code": status, "description": description}),
+        }
+    }
+    pub fn too_many_requests(retry_after: u64) -> Canned {
+        Canned {
+            status: 429,
+            body: json!({"ok": false, "error_code": 429, "description": format!("Too Many Requests: retry after {retry_after}"), "parameters": {"retry_after": retry_after}}),
+        }
+    }
+    pub fn blocked() -> Canned {
+        Canned::error(403, "Forbidden: bot was blocked by the user")
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: Vec<Recorded>,
+    canned: VecDeque<Canned>,
+    updates: Vec<Value>,
+    next_message_id: i64,
+    webhook: Option<Value>,
+}
+
+pub struct FakeTelegram {
+    pub base_url: String,
+    inner: Arc<Mutex<Inner>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeTelegram {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeTelegram {
+    pub async fn start() -> FakeTelegram {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let inner = Arc::new(Mutex::new(Inner {
+            next_message_id: 100,
+            ..Inner::default()
+        }));
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(inner.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeTelegram {
+            base_url,
+            inner,
+            task,
+        }
+    }
+
+    /// POSTs an update to Prosa's webhook with the secret header (`None` to omit it).
+    pub async fn deliver(
+        http: &reqwest::Client,
+        url: &str,
+        update: &Value,
+        secret: Option<&str>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut req = http.post(url).json(update);
+        if let Some(s) = secret {
+            req = req.header("x-telegram-bot-api-secret-token", s);
+        }
+        req.send().await
+    }
+
+    /// A private-chat text update.
+    pub fn text_update(update_id: i64, chat_id: i64, text: &str) -> Value {
+        json!({"update_id": update_id, "message": {"message_id": update_id, "date": 1764500000,
+            "from": {"id": chat_id, "is_bot": false, "first_name": "Cliente"},
+            "chat": {"id": chat_id, "type": "private", "first_name": "Cliente"}, "text": text}})
+    }
+
+    pub fn settings(&self) -> Value {
+        json!({"base_url": self.base_url, "bot_token": BOT_TOKEN, "secret_token": SECRET_TOKEN})
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner.lock().expect("fake lock").requests.clone()
+    }
+
+    pub fn push(&self, canned: Canned) {
+        self.inner
+            .lock()
+            .expect("fake lock")
+            .canned
+            .push_back(canned);
+    }
+
+    /// Queues an update for `getUpdates`.
+    pub fn queue_update(&self, update: Value) {
+        self.inner.lock().expect("fake lock").updates.push(update);
+    }
+
+    /// Updates not yet confirmed by an offset.
+    pub fn pending_updates(&self) -> usize {
+        self.inner.lock().expect("fake lock").updates.len()
+    }
+
+    /// The last `setWebhook` body.
+    pub fn webhook(&self) -> Option<Value> {
+        self.inner.lock().expect("fake lock").webhook.clone()
+    }
+}
+
+fn reply(status: u16, body: Value) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn ok(result: Value) -> Response {
+    reply(200, json!({"ok": true, "result": result}))
+}
+
+fn validate_send(body: &Value) -> Result<(), String> {
+    if body.get("chat_id").is_none() {
+        return Err("Bad Request: chat_id is empty".into());
+    }
+    if let Some(text) = body.get("text") {
+        let n = text.as_str().map(|t| t.chars().count()).unwrap_or(0);
+        if n == 0 {
+            return Err("Bad Request: message text is empty".into());
+        }
+        if n > 4096 {
+            return Err("Bad Request: message is too long".into());
+        }
+    }
+    for row in body
+        .pointer("/reply_markup/inline_keyboard")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for b in row.as_array().into_iter().flatten() {
+            let len = b
+                .get("callback_data")
+                .and_then(Value::as_str)
+                .map(str::len)
+                .unwrap_or(0);
+            if !(1..=64).contains(&len) {
+                return Err("Bad Request: BUTTON_DATA_INVALID".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn handle(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let parts: Vec<&str> = path.trim_start_matches('/').splitn(3, '/').collect();
+    let (token_ok, api_method, file_path) = match parts.as_slice() {
+        [bot, m] if bot.starts_with("bot") => (bot[3..] == *BOT_TOKEN, Some(m.to_string()), None),
+        ["file", bot, p] if bot.starts_with("bot") => {
+            (bot[3..] == *BOT_TOKEN, None, Some(p.to_string()))
+        }
+        _ => (false, None, None),
+    };
+    let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut g = inner.lock().expect("fake lock");
+    g.requests.push(Recorded {
+        method: method.to_string(),
+        path: path.clone(),
+        api_method: api_method.clone(),
+        headers,
+        body: body.to_vec(),
+    });
+    if let Some(c) = g.canned.pop_front() {
+        return reply(c.status, c.body);
+    }
+    if !token_ok {
+        return reply(
+            if api_method.is_some() { 401 } else { 404 },
+            json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
+        );
+    }
+    if let Some(p) = file_path {
+        return (StatusCode::OK, format!("fake-file:{p}")).into_response();
+    }
+    let m = api_method.unwrap_or_default();
+    match m.as_str() {
+        "sendMessage" | "sendDocument" | "sendPhoto" | "sendAudio" | "sendVideo" => {
+            if let Err(e) = validate_send(&json_body) {
+                return reply(
+                    400,
+                    json!({"ok": false, "error_code": 400, "description": e}),
+                );
+            }
+            g.next_message_id += 1;
+            let mut result = json!({"message_id": g.next_message_id, "date": 1764500000, "chat": {"id": json_body["chat_id"], "type": "private"}});
+            if let Some(t) = json_body.get("text") {
+                result["text"] = t.clone();
+            }
+            ok(result)
+        }
+        "answerCallbackQuery" | "deleteWebhook" => ok(json!(true)),
+        "setWebhook" => {
+            g.webhook = Some(json_body);
+            ok(json!(true))
+        }
+        "getWebhookInfo" => {
+            let url = g
+                .webhook
+                .as_ref()
+                .and_then(|w| w.get("url").cloned())
+                .unwrap_or(json!(""));
+            ok(
+                json!({"url": url, "has_custom_certificate": false, "pending_update_count": g.updates.len()}),
+            )
+        }
+        "getUpdates" => {
+            if g.webhook.is_some() {
+                return reply(
+                    409,
+                    json!({"ok": false, "error_code": 409, "description": "Conflict: can't use getUpdates method while webhook is active"}),
+                );
+            }
+            if let Some(offset) = json_body.get("offset").and_then(Value::as_i64) {
+                g.updates
+                    .retain(|u| u.get("update_id").and_then(Value::as_i64).unwrap_or(0) >= offset);
+            }
+            ok(Value::Array(g.updates.clone()))
+        }
+        "getFile" => {
+            let id = json_body
+                .get("file_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            ok(
+                json!({"file_id": id, "file_unique_id": "u", "file_size": 20, "file_path": format!("photos/{id}.jpg")}),
+            )
+        }
+        _ => reply(
+            404,
+            json!({"ok": false, "error_code": 404, "description": "Not Found: method not found"}),
+        ),
+    }
+}
