@@ -655,13 +655,12 @@ impl Schedule {
     /// Open at this local wall-clock time?
     pub fn is_open_civil(&self, inbox: InboxId, dt: DateTime) -> bool {
         let date = dt.date();
-        if self.day_off(date).is_some() {
-            return false;
-        }
         let at = ClockTime::of(dt.time());
+        // Rules first: cheaper than the holiday lookup.
         self.rules
             .iter()
             .any(|r| r.applies_to(inbox) && r.covers(date, at))
+            && self.day_off(date).is_none()
     }
 
     fn applicable(&self, inbox: InboxId) -> impl Iterator<Item = &ServiceHoursRule> {
