@@ -716,7 +716,7 @@ pub fn next_opening(
             let dt = day.to_datetime(s.to_civil().expect("invariant: starts < 24:00"));
             let amb = tz.to_ambiguous_timestamp(dt);
             // Both sides of a fold; in a gap, the later side (the transition itself is added below).
-            for ts in [amb.clone().earlier(), amb.later()].into_iter().flatten() {
+            for ts in [amb.earlier(), amb.later()].into_iter().flatten() {
                 if ts > instant && ts <= limit {
                     candidates.push(ts);
                 }

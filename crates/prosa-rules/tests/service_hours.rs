@@ -680,6 +680,23 @@ fn next_opening_other_zones_and_dst() {
         "2018-02-18T02:00:00Z".parse::<Timestamp>().unwrap()
     );
     assert_eq!(format_opening(&got, now), "hoje às 23:00");
+    // …and before the first pass, the first 23:00 (−02, 01:00Z).
+    let now: Timestamp = "2018-02-18T00:30:00Z".parse().unwrap(); // 22:30 −02
+    let got = next_opening(&fold, INBOX, now).unwrap();
+    assert_eq!(
+        got.timestamp(),
+        "2018-02-18T01:00:00Z".parse::<Timestamp>().unwrap()
+    );
+
+    // A zone whose DST gap is not at midnight (New York, 2018-03-11 02:00 → 03:00): a
+    // 02:30–03:30 rule opens at the transition itself, 03:00 EDT.
+    let ny = Schedule::new(vec![rule("Gap", "sun", &[("02:30", "03:30")])])
+        .with_time_zone("America/New_York");
+    let got = next_opening(&ny, INBOX, "2018-03-11T05:00:00Z".parse().unwrap()).unwrap();
+    assert_eq!(
+        got.timestamp(),
+        "2018-03-11T07:00:00Z".parse::<Timestamp>().unwrap()
+    );
 }
 
 #[test]
