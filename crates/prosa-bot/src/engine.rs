@@ -286,7 +286,7 @@ impl Bot {
                 None => self.choice_not_understood(st, out, &text).await,
             },
             Step::ContractChoice => {
-                match Self::picked(st, &m).or_else(|| pick_by_word(st, &text)) {
+                match Self::picked(st, &m).or_else(|| pick_by_word(&st.menu, &text)) {
                     Some(id) => {
                         st.contract_id = Some(id.trim_start_matches("contrato:").to_owned());
                         st.contracts_checked = true;
@@ -350,6 +350,7 @@ impl Bot {
         st.confirmation = None;
         st.contract_id = None;
         st.contracts_checked = false;
+        st.contracts.clear();
         st.confirmation_failures = 0;
     }
 
@@ -455,6 +456,12 @@ impl Bot {
                 self.proceed(st, out).await
             }
             _ => {
+                // "a internet da casa de praia": the request names another of the contracts.
+                if st.verified {
+                    if let Some(id) = pick_by_word(&st.contracts, text) {
+                        st.contract_id = Some(id.trim_start_matches("contrato:").to_owned());
+                    }
+                }
                 st.pending = Some(Pending {
                     intent,
                     text: text.to_owned(),
@@ -498,7 +505,7 @@ impl Bot {
                 .collect();
             if contracts.len() > 1 {
                 let connections = erp.connections(&sub_id).await.unwrap_or_default();
-                let items = contracts
+                let items: Vec<MenuItem> = contracts
                     .iter()
                     .map(|c| {
                         let place = connections
@@ -520,6 +527,7 @@ impl Bot {
                     })
                     .collect();
                 let text = self.r(&self.texts.choose_contract, &[]);
+                st.contracts = items.clone();
                 self.menu(st, out, &text, items);
                 st.step = Step::ContractChoice;
                 return Ok(());
@@ -1502,25 +1510,24 @@ fn first_name(name: &str) -> &str {
     name.split_whitespace().next().unwrap_or(name)
 }
 
-/// A contract picked by a word of its label ("praia").
-fn pick_by_word(st: &BotState, text: &str) -> Option<String> {
+/// The item named by words of its label ("praia"): words that appear in exactly one label,
+/// all pointing to the same item.
+fn pick_by_word(items: &[MenuItem], text: &str) -> Option<String> {
     let n = normalize(text);
-    let words: Vec<&str> = n.split(' ').filter(|w| w.len() >= 4).collect();
-    if words.is_empty() {
-        return None;
+    let labels: Vec<String> = items.iter().map(|m| normalize(&m.label)).collect();
+    let mut found: Option<usize> = None;
+    for w in n.split(' ').filter(|w| w.len() >= 4) {
+        let hits: Vec<usize> = (0..labels.len())
+            .filter(|k| util::has_phrase(&labels[*k], w))
+            .collect();
+        if let [k] = hits.as_slice() {
+            match found {
+                Some(f) if f != *k => return None,
+                _ => found = Some(*k),
+            }
+        }
     }
-    let hits: Vec<&MenuItem> = st
-        .menu
-        .iter()
-        .filter(|m| {
-            let label = normalize(&m.label);
-            words.iter().any(|w| util::has_phrase(&label, w))
-        })
-        .collect();
-    match hits.as_slice() {
-        [one] => Some(one.id.clone()),
-        _ => None,
-    }
+    found.map(|k| items[k].id.clone())
 }
 
 /// The team a flow hands off to.

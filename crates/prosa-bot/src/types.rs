@@ -394,6 +394,8 @@ pub struct BotState {
     pub confirmation: Option<ConfirmationKind>,
     pub contract_id: Option<String>,
     pub contracts_checked: bool,
+    /// The subscriber's contracts as offered (id `contrato:ID`, label), when there are several.
+    pub contracts: Vec<MenuItem>,
     pub confirmation_failures: u32,
     pub document_failures: u32,
     pub not_understood: u32,

@@ -161,19 +161,6 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         &["desbloq"],
     ),
     (
-        intents::INVOICE_COPY,
-        &[
-            "segunda via",
-            "2 via",
-            "2a via",
-            "boleto",
-            "fatura",
-            "linha digitavel",
-            "codigo de barras",
-        ],
-        &[],
-    ),
-    (
         intents::DEBT_INQUIRY,
         &[
             "quanto devo",
@@ -183,6 +170,22 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
             "valor da mensalidade",
             "quando vence",
             "devendo",
+            "qual o valor",
+            "quanto esta",
+            "quanto ta",
+        ],
+        &[],
+    ),
+    (
+        intents::INVOICE_COPY,
+        &[
+            "segunda via",
+            "2 via",
+            "2a via",
+            "boleto",
+            "fatura",
+            "linha digitavel",
+            "codigo de barras",
         ],
         &[],
     ),
