@@ -196,10 +196,10 @@ impl Bot {
 
     /// The menu item the subscriber picked: a button id, its number, or its label.
     fn picked(st: &BotState, m: &Inbound) -> Option<String> {
-        if let Some(id) = &m.selected_option {
-            if let Some(item) = st.menu.iter().find(|x| &x.id == id) {
-                return Some(item.id.clone());
-            }
+        if let Some(id) = &m.selected_option
+            && let Some(item) = st.menu.iter().find(|x| &x.id == id)
+        {
+            return Some(item.id.clone());
         }
         let text = m.text.as_deref()?.trim();
         let n = normalize(text);
@@ -251,25 +251,25 @@ impl Bot {
                     return self.identify_document(st, out, doc).await;
                 }
             }
-            if st.verified {
-                if let Some(number) = util::read_contract_number(&text) {
-                    let sub = st.subscriber_id.clone().unwrap_or_default();
-                    let contracts = out.ctx.erp.contracts(&sub).await?;
-                    if contracts.iter().any(|c| c.id == number) {
-                        st.contract_id = Some(number);
-                    } else {
-                        out.say(self.r(&self.texts.restart_identification, &[]));
-                        self.reset_identity(st);
-                        st.channel_identity_tried = true;
-                        let u = out.ctx.understand.classify(&text);
-                        if needs_identity(&u.intent) {
-                            st.pending = Some(Pending {
-                                intent: u.intent,
-                                text: text.clone(),
-                            });
-                        }
-                        return self.proceed(st, out).await;
+            if st.verified
+                && let Some(number) = util::read_contract_number(&text)
+            {
+                let sub = st.subscriber_id.clone().unwrap_or_default();
+                let contracts = out.ctx.erp.contracts(&sub).await?;
+                if contracts.iter().any(|c| c.id == number) {
+                    st.contract_id = Some(number);
+                } else {
+                    out.say(self.r(&self.texts.restart_identification, &[]));
+                    self.reset_identity(st);
+                    st.channel_identity_tried = true;
+                    let u = out.ctx.understand.classify(&text);
+                    if needs_identity(&u.intent) {
+                        st.pending = Some(Pending {
+                            intent: u.intent,
+                            text: text.clone(),
+                        });
                     }
+                    return self.proceed(st, out).await;
                 }
             }
         }
@@ -318,10 +318,10 @@ impl Bot {
                 }
             }
             Step::New | Step::Request => {
-                if let Some(id) = Self::picked(st, &m) {
-                    if i::ALL.contains(&id.as_str()) {
-                        return self.dispatch(st, out, id, 1.0, &text).await;
-                    }
+                if let Some(id) = Self::picked(st, &m)
+                    && i::ALL.contains(&id.as_str())
+                {
+                    return self.dispatch(st, out, id, 1.0, &text).await;
                 }
                 if let Some(id) = m
                     .selected_option
@@ -457,10 +457,10 @@ impl Bot {
             }
             _ => {
                 // "a internet da casa de praia": the request names another of the contracts.
-                if st.verified {
-                    if let Some(id) = pick_by_word(&st.contracts, text) {
-                        st.contract_id = Some(id.trim_start_matches("contrato:").to_owned());
-                    }
+                if st.verified
+                    && let Some(id) = pick_by_word(&st.contracts, text)
+                {
+                    st.contract_id = Some(id.trim_start_matches("contrato:").to_owned());
                 }
                 st.pending = Some(Pending {
                     intent,
@@ -1353,24 +1353,24 @@ impl Bot {
     async fn equipment(&self, st: &mut BotState, out: &mut Out<'_, '_>, text: &str) -> Flow {
         let t = &self.texts;
         let conn = self.connection_of(st, out).await?;
-        if let Some(c) = &conn {
-            if let Some(o) = out.ctx.erp.connection_outage(&c.id).await? {
-                let forecast = o
-                    .forecast
-                    .as_deref()
-                    .map(util::datetime_text_br)
-                    .unwrap_or_else(|| t.outage_no_forecast.clone());
-                let description = o
-                    .description
-                    .clone()
-                    .unwrap_or_else(|| t.outage_default_description.clone());
-                out.say(self.r(
-                    &t.outage,
-                    &[("descricao", &description), ("previsao", &forecast)],
-                ));
-                self.anything_else(st, out);
-                return Ok(());
-            }
+        if let Some(c) = &conn
+            && let Some(o) = out.ctx.erp.connection_outage(&c.id).await?
+        {
+            let forecast = o
+                .forecast
+                .as_deref()
+                .map(util::datetime_text_br)
+                .unwrap_or_else(|| t.outage_no_forecast.clone());
+            let description = o
+                .description
+                .clone()
+                .unwrap_or_else(|| t.outage_default_description.clone());
+            out.say(self.r(
+                &t.outage,
+                &[("descricao", &description), ("previsao", &forecast)],
+            ));
+            self.anything_else(st, out);
+            return Ok(());
         }
         let subject = t.subject_equipment.clone();
         let sub = st.subscriber_id.clone().unwrap_or_default();
