@@ -165,7 +165,7 @@ impl Bot {
 
     fn ask_need(&self, st: &mut BotState, out: &mut Out, name: Option<&str>) {
         let text = match name {
-            Some(n) => self.r(&self.texts.ask_need_named, &[("nome", first_name(n))]),
+            Some(n) => self.r(&self.texts.ask_need_named, &[("nome", n)]),
             None => self.r(&self.texts.ask_need, &[]),
         };
         self.main_menu(st, out, &text);
@@ -274,6 +274,14 @@ impl Bot {
             }
         }
 
+        // A button of an earlier main menu ("Cancelamento", "Falar com atendente") still works.
+        if let Some(id) = m.selected_option.as_deref()
+            && i::ALL.contains(&id)
+            && !st.menu.iter().any(|x| x.id == id)
+        {
+            return self.dispatch(st, out, id.to_owned(), 1.0, &text).await;
+        }
+
         match st.step.clone() {
             Step::Document => self.on_document(st, out, &text).await,
             Step::Confirmation => self.on_confirmation(st, out, &text).await,
@@ -297,7 +305,21 @@ impl Bot {
                 }
             }
             Step::YesNo { question } => {
-                let answer = match Self::picked(st, &m).as_deref() {
+                let picked = Self::picked(st, &m);
+                if picked.is_none() && !text.is_empty() {
+                    let u = out.ctx.understand.classify(&text);
+                    let always = matches!(
+                        u.intent.as_str(),
+                        i::HUMAN_AGENT | i::CANCELLATION | i::COMPLAINT
+                    );
+                    // "não, quero falar com atendente"; after "algo mais?", "sim, a segunda via".
+                    let new_request = question == Question::AnythingElse
+                        && (needs_identity(&u.intent) || u.intent == i::NEW_SERVICE);
+                    if (always || new_request) && u.confidence >= self.settings.min_confidence {
+                        return self.dispatch(st, out, u.intent, u.confidence, &text).await;
+                    }
+                }
+                let answer = match picked.as_deref() {
                     Some("sim") => Some(true),
                     Some("nao") => Some(false),
                     _ => util::read_yes_no(&text),
@@ -322,14 +344,6 @@ impl Bot {
                     && i::ALL.contains(&id.as_str())
                 {
                     return self.dispatch(st, out, id, 1.0, &text).await;
-                }
-                if let Some(id) = m
-                    .selected_option
-                    .as_deref()
-                    .filter(|id| i::ALL.contains(id))
-                {
-                    // A button of an earlier main menu.
-                    return self.dispatch(st, out, id.to_owned(), 1.0, &text).await;
                 }
                 let u = out.ctx.understand.classify(&text);
                 if fresh && u.intent == i::GREETING {
@@ -446,6 +460,23 @@ impl Bot {
                 Ok(())
             }
             i::NEW_SERVICE => self.new_service(st, out, text).await,
+            i::CANCELLATION | i::COMPLAINT
+                if !st.verified
+                    && matches!(
+                        st.step,
+                        Step::Document | Step::Confirmation | Step::SubscriberChoice
+                    ) =>
+            {
+                // Asked in the middle of identification: never conditioned on data, a person takes it.
+                let reason = if intent == i::CANCELLATION {
+                    HandOffReason::Cancellation
+                } else {
+                    HandOffReason::Complaint
+                };
+                let team = team_for(&intent);
+                self.hand_off(st, out, reason, team, Some(intent), None);
+                Ok(())
+            }
             i::PROVIDE_DOCUMENT => {
                 // A valid document was handled before; this one is not valid.
                 if let DocumentRead::Invalid(e) = util::read_document(text) {
@@ -476,7 +507,12 @@ impl Bot {
             return None;
         }
         let id = st.subscriber_id.as_deref()?;
-        out.ctx.erp.subscriber(id).await.ok().map(|s| s.name)
+        out.ctx
+            .erp
+            .subscriber(id)
+            .await
+            .ok()
+            .map(|s| display_name(&s))
     }
 
     /// Moves the conversation forward: identify, confirm, choose the contract, then act.
@@ -608,7 +644,9 @@ impl Bot {
         match util::read_document(text) {
             DocumentRead::Valid(doc) => self.identify_document(st, out, doc).await,
             DocumentRead::Invalid(e) => {
-                out.say(self.document_error(e));
+                if st.document_failures + 1 < self.settings.max_document_attempts {
+                    out.say(self.document_error(e));
+                }
                 self.document_failed(st, out);
                 Ok(())
             }
@@ -673,10 +711,12 @@ impl Bot {
         let found = out.ctx.erp.find_by_document(&doc).await?;
         match found.as_slice() {
             [] => {
-                out.say(self.r(
-                    &self.texts.document_not_found,
-                    &[("documento", &doc.masked())],
-                ));
+                if st.document_failures + 1 < self.settings.max_document_attempts {
+                    out.say(self.r(
+                        &self.texts.document_not_found,
+                        &[("documento", &doc.masked())],
+                    ));
+                }
                 self.document_failed(st, out);
                 Ok(())
             }
@@ -777,7 +817,7 @@ impl Bot {
         if answer_matches(&s, kind, text) {
             st.verified = true;
             st.not_understood = 0;
-            out.say(self.r(&self.texts.confirmed, &[("nome", first_name(&s.name))]));
+            out.say(self.r(&self.texts.confirmed, &[("nome", &display_name(&s))]));
             out.act(BotAction::LinkContact {
                 document: s.document.clone().or_else(|| st.document.clone()),
                 erp_subscriber_id: s.id.clone(),
@@ -889,7 +929,8 @@ impl Bot {
     ) -> Flow {
         match (q, yes) {
             (Question::AnythingElse, true) => {
-                self.ask_need(st, out, None);
+                let name = self.verified_name(st, out).await;
+                self.ask_need(st, out, name.as_deref());
                 Ok(())
             }
             (Question::AnythingElse, false) => {
@@ -1506,8 +1547,18 @@ fn pending_intent(st: &BotState) -> Option<String> {
     st.pending.as_ref().map(|p| p.intent.clone())
 }
 
-fn first_name(name: &str) -> &str {
-    name.split_whitespace().next().unwrap_or(name)
+/// How the bot calls the subscriber: a person by the first name, a company by its name.
+fn display_name(s: &Subscriber) -> String {
+    let company = s.document.as_deref().is_some_and(|d| d.len() == 14);
+    if company {
+        s.name.clone()
+    } else {
+        s.name
+            .split_whitespace()
+            .next()
+            .unwrap_or(&s.name)
+            .to_owned()
+    }
 }
 
 /// The item named by words of its label ("praia"): words that appear in exactly one label,

@@ -343,6 +343,8 @@ macro_rules! transcripts {
 transcripts! {
     account_change_by_cnpj,
     address_and_plan_change,
+    always_reachable_during_questions,
+    anything_else_new_request,
     audio_message,
     cancellation,
     complaint,
