@@ -193,6 +193,7 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         intents::TICKET_STATUS,
         &[
             "chamado",
+            "chamados",
             "protocolo",
             "visita",
             "tecnico",

@@ -39,6 +39,8 @@ fn today_ts() -> jiff::Timestamp {
 struct Switchable {
     inner: DemoErp,
     down: AtomicBool,
+    /// Extra registrations under an existing document (`@twin`), without contracts.
+    twins: Mutex<Vec<Subscriber>>,
 }
 
 impl Switchable {
@@ -65,7 +67,14 @@ impl Erp for Switchable {
     }
     async fn find_by_document(&self, d: &Document) -> Result<Vec<Subscriber>, ErpError> {
         self.check()?;
-        self.inner.find_by_document(d).await
+        let mut found = self.inner.find_by_document(d).await?;
+        let twins = self.twins.lock().unwrap().clone();
+        found.extend(
+            twins
+                .into_iter()
+                .filter(|t| t.document.as_deref() == Some(d.canonical())),
+        );
+        Ok(found)
     }
     async fn find_by_phone(&self, p: &str) -> Result<Vec<Subscriber>, ErpError> {
         self.check()?;
@@ -73,7 +82,17 @@ impl Erp for Switchable {
     }
     async fn subscriber(&self, id: &str) -> Result<Subscriber, ErpError> {
         self.check()?;
-        self.inner.subscriber(id).await
+        let twin = self
+            .twins
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|t| t.id == id)
+            .cloned();
+        match twin {
+            Some(t) => Ok(t),
+            None => self.inner.subscriber(id).await,
+        }
     }
     async fn contracts(&self, id: &str) -> Result<Vec<Contract>, ErpError> {
         self.check()?;
@@ -164,9 +183,10 @@ async fn run(name: &str) {
     let erp = Switchable {
         inner: demo,
         down: AtomicBool::new(false),
+        twins: Mutex::new(Vec::new()),
     };
     let ledger = Ledger::default();
-    let bot = Bot::new(BotTexts::default(), BotSettings::default());
+    let mut bot = Bot::new(BotTexts::default(), BotSettings::default());
     let mut state = BotState::default();
     let mut channel = ChannelInfo {
         name: "whatsapp".into(),
@@ -215,6 +235,26 @@ async fn run(name: &str) {
                     .insert(subject.into(), count.parse().unwrap());
             }
             "@never" => never.push(rest.into()),
+            // `@twin 1001 1901 Nome`: another registration with 1001's document and address.
+            "@twin" => {
+                let mut parts = rest.splitn(3, ' ');
+                let (of, id, name) = (
+                    parts.next().unwrap(),
+                    parts.next().unwrap(),
+                    parts.next().unwrap(),
+                );
+                let mut twin = erp.inner.subscriber(of).await.unwrap();
+                twin.id = id.into();
+                twin.name = name.into();
+                erp.twins.lock().unwrap().push(twin);
+            }
+            // `@confirm neighbourhood birth_date`: the confirmation questions, by preference.
+            "@confirm" => {
+                bot.settings.confirmation = rest
+                    .split(' ')
+                    .map(|k| serde_json::from_value(serde_json::Value::String(k.into())).unwrap())
+                    .collect();
+            }
             "@session" => {
                 state = BotState::default();
                 log.push_str("---- new session ----\n");
@@ -369,8 +409,10 @@ transcripts! {
     prompt_injection,
     remembered_link,
     restart_mid_conversation,
+    several_registrations,
     slow_connection_steps_then_ticket,
     ticket_status,
+    tolerant_confirmation,
     trust_unlock_refused_alphanumeric_cnpj,
     trust_unlock_refused_already_used,
     verification_attempts_across_sessions,
