@@ -26,7 +26,9 @@ fn secret(settings: &Value) -> Result<&str, VerifyError> {
 fn required_str<'a>(obj: &'a Value, field: &str, path: &str) -> Result<&'a str, ParseError> {
     match obj.get(field) {
         None | Some(Value::Null) => Err(ParseError::new(path, "is required")),
-        Some(Value::String(s)) if s.trim().is_empty() => Err(ParseError::new(path, "must not be empty")),
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            Err(ParseError::new(path, "must not be empty"))
+        }
         Some(Value::String(s)) => Ok(s),
         Some(_) => Err(ParseError::new(path, "must be a string")),
     }
@@ -42,15 +44,21 @@ fn optional_str(obj: &Value, field: &str, path: &str) -> Result<Option<String>, 
 
 /// Reads an API-channel inbound body. Exposed for the benchmark and tests.
 pub fn parse_body(body: &[u8]) -> Result<InboundMessage, ParseError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| ParseError::new("body", format!("malformed JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ParseError::new("body", format!("malformed JSON: {e}")))?;
     if !v.is_object() {
         return Err(ParseError::new("body", "must be a JSON object"));
     }
     let message_id = required_str(&v, "message_id", "message_id")?;
     if message_id.len() > 200 {
-        return Err(ParseError::new("message_id", "must be at most 200 characters"));
+        return Err(ParseError::new(
+            "message_id",
+            "must be at most 200 characters",
+        ));
     }
-    let from = v.get("from").ok_or_else(|| ParseError::new("from", "is required"))?;
+    let from = v
+        .get("from")
+        .ok_or_else(|| ParseError::new("from", "is required"))?;
     if !from.is_object() {
         return Err(ParseError::new("from", "must be an object"));
     }
@@ -72,8 +80,17 @@ pub fn parse_body(body: &[u8]) -> Result<InboundMessage, ParseError> {
     let selected_option = optional_str(&v, "option_id", "option_id")?;
     Ok(InboundMessage {
         provider_message_id: message_id.to_owned(),
-        from: ExternalContact { external_id: from_id.to_owned(), name, phone, meta: None },
-        content: MessageContent { text: Some(text), selected_option, ..MessageContent::default() },
+        from: ExternalContact {
+            external_id: from_id.to_owned(),
+            name,
+            phone,
+            meta: None,
+        },
+        content: MessageContent {
+            text: Some(text),
+            selected_option,
+            ..MessageContent::default()
+        },
         sent_at,
     })
 }
@@ -87,7 +104,14 @@ pub fn callback_body(message: &OutboundMessage) -> Value {
         "text": message.content.text.clone().unwrap_or_default(),
     });
     if !message.content.options.is_empty() {
-        body["options"] = json!(message.content.options.iter().map(|o| json!({"id": o.id, "label": o.label})).collect::<Vec<_>>());
+        body["options"] = json!(
+            message
+                .content
+                .options
+                .iter()
+                .map(|o| json!({"id": o.id, "label": o.label}))
+                .collect::<Vec<_>>()
+        );
     }
     if !message.content.attachments.is_empty() {
         body["attachments"] = json!(
@@ -108,7 +132,11 @@ impl ChannelAdapter for ApiChannel {
         ChannelKind::Api
     }
 
-    async fn verify(&self, settings: &Value, request: &InboundRequest<'_>) -> Result<(), VerifyError> {
+    async fn verify(
+        &self,
+        settings: &Value,
+        request: &InboundRequest<'_>,
+    ) -> Result<(), VerifyError> {
         let secret = secret(settings)?;
         let header = request
             .headers
@@ -122,11 +150,19 @@ impl ChannelAdapter for ApiChannel {
         }
     }
 
-    fn parse(&self, _settings: &Value, request: &InboundRequest<'_>) -> Result<Vec<InboundItem>, ParseError> {
+    fn parse(
+        &self,
+        _settings: &Value,
+        request: &InboundRequest<'_>,
+    ) -> Result<Vec<InboundItem>, ParseError> {
         parse_body(request.body).map(|m| vec![InboundItem::Message(m)])
     }
 
-    async fn send(&self, ctx: &SendContext, message: &OutboundMessage) -> Result<SendReceipt, SendError> {
+    async fn send(
+        &self,
+        ctx: &SendContext,
+        message: &OutboundMessage,
+    ) -> Result<SendReceipt, SendError> {
         let secret = ctx
             .settings
             .get("secret")
@@ -138,8 +174,13 @@ impl ChannelAdapter for ApiChannel {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| SendError::Invalid("inbox has no callback_url".into()))?;
-        let url = self.egress.check(callback).await.map_err(|e| SendError::Invalid(e.to_string()))?;
-        let body = serde_json::to_vec(&callback_body(message)).expect("invariant: JSON value serializes");
+        let url = self
+            .egress
+            .check(callback)
+            .await
+            .map_err(|e| SendError::Invalid(e.to_string()))?;
+        let body =
+            serde_json::to_vec(&callback_body(message)).expect("invariant: JSON value serializes");
         let signature = format!("sha256={}", hmac_sha256_hex(secret.as_bytes(), &body));
         let response = ctx
             .http
@@ -153,10 +194,20 @@ impl ChannelAdapter for ApiChannel {
             .map_err(|e| transport_failure(&e))?;
         let status = response.status();
         if status.is_success() {
-            return Ok(SendReceipt { provider_message_id: Some(message.message_id.0.to_string()) });
+            return Ok(SendReceipt {
+                provider_message_id: Some(message.message_id.0.to_string()),
+            });
         }
-        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Err(classify_http_failure(status, retry_after.as_deref(), format!("callback answered {status}")))
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Err(classify_http_failure(
+            status,
+            retry_after.as_deref(),
+            format!("callback answered {status}"),
+        ))
     }
 }
 
@@ -174,14 +225,26 @@ mod tests {
             (b"{", "body"),
             (b"[]", "body"),
             (br#"{"from":{"id":"c"},"text":"x"}"#, "message_id"),
-            (br#"{"message_id":"","from":{"id":"c"},"text":"x"}"#, "message_id"),
-            (br#"{"message_id":5,"from":{"id":"c"},"text":"x"}"#, "message_id"),
+            (
+                br#"{"message_id":"","from":{"id":"c"},"text":"x"}"#,
+                "message_id",
+            ),
+            (
+                br#"{"message_id":5,"from":{"id":"c"},"text":"x"}"#,
+                "message_id",
+            ),
             (br#"{"message_id":"m","text":"x"}"#, "from"),
             (br#"{"message_id":"m","from":"c","text":"x"}"#, "from"),
             (br#"{"message_id":"m","from":{},"text":"x"}"#, "from.id"),
-            (br#"{"message_id":"m","from":{"id":"c","name":3},"text":"x"}"#, "from.name"),
+            (
+                br#"{"message_id":"m","from":{"id":"c","name":3},"text":"x"}"#,
+                "from.name",
+            ),
             (br#"{"message_id":"m","from":{"id":"c"}}"#, "text"),
-            (br#"{"message_id":"m","from":{"id":"c"},"text":"x","timestamp":"ontem"}"#, "timestamp"),
+            (
+                br#"{"message_id":"m","from":{"id":"c"},"text":"x","timestamp":"ontem"}"#,
+                "timestamp",
+            ),
         ];
         for (body, field) in cases {
             let err = parse_body(body).unwrap_err();

@@ -43,7 +43,11 @@ pub fn is_private(ip: IpAddr) -> bool {
                 return is_private(IpAddr::V4(v4));
             }
             let s = v6.segments();
-            v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || (s[0] & 0xfe00) == 0xfc00 || (s[0] & 0xffc0) == 0xfe80
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
         }
     }
 }
@@ -55,11 +59,21 @@ impl EgressPolicy {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(EgressError::Scheme);
         }
-        let host = url.host_str().ok_or_else(|| EgressError::Invalid("no host".into()))?.to_owned();
+        let host = url
+            .host_str()
+            .ok_or_else(|| EgressError::Invalid("no host".into()))?
+            .to_owned();
         let port = url.port_or_known_default().unwrap_or(80);
-        let bare = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let bare = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let with_port = format!("{host}:{port}");
-        if self.allowed_private_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host) || h.eq_ignore_ascii_case(&with_port)) {
+        if self
+            .allowed_private_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&host) || h.eq_ignore_ascii_case(&with_port))
+        {
             return Ok(url);
         }
         let addrs: Vec<_> = tokio::net::lookup_host((bare.as_str(), port))
@@ -105,10 +119,21 @@ mod tests {
     #[tokio::test]
     async fn policy_refuses_loopback_unless_allowed() {
         let p = EgressPolicy::default();
-        assert_eq!(p.check("http://127.0.0.1:9/x").await, Err(EgressError::Private("127.0.0.1".into())));
-        assert_eq!(p.check("ftp://example.com/").await, Err(EgressError::Scheme));
-        assert!(matches!(p.check("not a url").await, Err(EgressError::Invalid(_))));
-        let allowed = EgressPolicy { allowed_private_hosts: vec!["127.0.0.1".into()] };
+        assert_eq!(
+            p.check("http://127.0.0.1:9/x").await,
+            Err(EgressError::Private("127.0.0.1".into()))
+        );
+        assert_eq!(
+            p.check("ftp://example.com/").await,
+            Err(EgressError::Scheme)
+        );
+        assert!(matches!(
+            p.check("not a url").await,
+            Err(EgressError::Invalid(_))
+        ));
+        let allowed = EgressPolicy {
+            allowed_private_hosts: vec!["127.0.0.1".into()],
+        };
         assert!(allowed.check("http://127.0.0.1:9/x").await.is_ok());
     }
 }

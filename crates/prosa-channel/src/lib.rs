@@ -98,7 +98,10 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(field: impl Into<String>, problem: impl Into<String>) -> ParseError {
-        ParseError { field: field.into(), problem: problem.into() }
+        ParseError {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -130,7 +133,10 @@ pub struct SendReceipt {
 pub enum SendError {
     /// Try again later (429, throughput limits, 5xx, timeouts).
     #[error("provider asked to retry later: {detail}")]
-    RetryLater { retry_after: Option<Duration>, detail: String },
+    RetryLater {
+        retry_after: Option<Duration>,
+        detail: String,
+    },
     /// WhatsApp outside the 24-hour window: only a template may be sent.
     #[error("outside the customer-service window; a template is required")]
     NeedsTemplate,
@@ -175,14 +181,26 @@ pub trait ChannelAdapter: Send + Sync {
     fn kind(&self) -> ChannelKind;
 
     /// Checks the request comes from the provider, on the raw bytes, before anything is parsed.
-    async fn verify(&self, settings: &serde_json::Value, request: &InboundRequest<'_>) -> Result<(), VerifyError>;
+    async fn verify(
+        &self,
+        settings: &serde_json::Value,
+        request: &InboundRequest<'_>,
+    ) -> Result<(), VerifyError>;
 
     /// Reads a verified request.
-    fn parse(&self, settings: &serde_json::Value, request: &InboundRequest<'_>) -> Result<Vec<InboundItem>, ParseError>;
+    fn parse(
+        &self,
+        settings: &serde_json::Value,
+        request: &InboundRequest<'_>,
+    ) -> Result<Vec<InboundItem>, ParseError>;
 
     /// Answers a provider's subscription handshake on `GET` (WhatsApp/Meta `hub.challenge`).
     /// `None` when this channel has none; `Some(Err)` when the verify token does not match.
-    fn handshake(&self, _settings: &serde_json::Value, _query: Option<&str>) -> Option<Result<String, VerifyError>> {
+    fn handshake(
+        &self,
+        _settings: &serde_json::Value,
+        _query: Option<&str>,
+    ) -> Option<Result<String, VerifyError>> {
         None
     }
 
@@ -192,15 +210,28 @@ pub trait ChannelAdapter: Send + Sync {
     }
 
     /// Delivers one message.
-    async fn send(&self, ctx: &SendContext, message: &OutboundMessage) -> Result<SendReceipt, SendError>;
+    async fn send(
+        &self,
+        ctx: &SendContext,
+        message: &OutboundMessage,
+    ) -> Result<SendReceipt, SendError>;
 }
 
 /// Maps an HTTP failure to a [`SendError`]: 429 and 5xx retry (honouring `Retry-After`
 /// seconds), 401/403 are credentials, other 4xx invalid.
-pub fn classify_http_failure(status: http::StatusCode, retry_after: Option<&str>, detail: String) -> SendError {
-    let retry_after = retry_after.and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+pub fn classify_http_failure(
+    status: http::StatusCode,
+    retry_after: Option<&str>,
+    detail: String,
+) -> SendError {
+    let retry_after = retry_after
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
     match status.as_u16() {
-        429 | 500..=599 => SendError::RetryLater { retry_after, detail },
+        429 | 500..=599 => SendError::RetryLater {
+            retry_after,
+            detail,
+        },
         401 | 403 => SendError::Credentials(detail),
         404 | 410 => SendError::Unreachable(detail),
         _ => SendError::Invalid(detail),
@@ -216,5 +247,8 @@ pub fn transport_failure(error: &reqwest::Error) -> SendError {
     } else {
         "transport error".to_owned()
     };
-    SendError::RetryLater { retry_after: None, detail }
+    SendError::RetryLater {
+        retry_after: None,
+        detail,
+    }
 }

@@ -8,7 +8,8 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// Hex HMAC-SHA256 of `body` under `secret`.
 pub fn hmac_sha256_hex(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = HmacSha256::new_from_slice(secret).expect("invariant: HMAC accepts any key length");
+    let mut mac =
+        HmacSha256::new_from_slice(secret).expect("invariant: HMAC accepts any key length");
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
 }
@@ -21,7 +22,8 @@ pub fn verify_sha256_header(secret: &[u8], body: &[u8], header: &str) -> bool {
     let Ok(given) = hex::decode(hex_sig) else {
         return false;
     };
-    let mut mac = HmacSha256::new_from_slice(secret).expect("invariant: HMAC accepts any key length");
+    let mut mac =
+        HmacSha256::new_from_slice(secret).expect("invariant: HMAC accepts any key length");
     mac.update(body);
     let expected = mac.finalize().into_bytes();
     expected.as_slice().ct_eq(&given).into()
@@ -42,7 +44,11 @@ mod tests {
         let sig = format!("sha256={}", hmac_sha256_hex(b"s3cret", body));
         assert!(verify_sha256_header(b"s3cret", body, &sig));
         assert!(!verify_sha256_header(b"other", body, &sig));
-        assert!(!verify_sha256_header(b"s3cret", br#"{"message_id":"2"}"#, &sig));
+        assert!(!verify_sha256_header(
+            b"s3cret",
+            br#"{"message_id":"2"}"#,
+            &sig
+        ));
         assert!(!verify_sha256_header(b"s3cret", body, "sha256=zz"));
         assert!(!verify_sha256_header(b"s3cret", body, &sig[7..]));
         assert!(!verify_sha256_header(b"s3cret", body, ""));

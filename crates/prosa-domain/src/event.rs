@@ -9,13 +9,31 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DomainEvent {
-    ConversationCreated { conversation_id: ConversationId },
-    ConversationUpdated { conversation_id: ConversationId },
-    MessageCreated { conversation_id: ConversationId, message_id: MessageId },
-    MessageStatusChanged { conversation_id: ConversationId, message_id: MessageId },
-    NotificationCreated { notification_id: NotificationId, user_id: UserId },
-    UserUpdated { user_id: UserId },
-    Typing { conversation_id: ConversationId, author: String },
+    ConversationCreated {
+        conversation_id: ConversationId,
+    },
+    ConversationUpdated {
+        conversation_id: ConversationId,
+    },
+    MessageCreated {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
+    MessageStatusChanged {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
+    NotificationCreated {
+        notification_id: NotificationId,
+        user_id: UserId,
+    },
+    UserUpdated {
+        user_id: UserId,
+    },
+    Typing {
+        conversation_id: ConversationId,
+        author: String,
+    },
 }
 
 impl DomainEvent {
@@ -35,9 +53,15 @@ impl DomainEvent {
         match self {
             DomainEvent::ConversationCreated { conversation_id }
             | DomainEvent::ConversationUpdated { conversation_id }
-            | DomainEvent::MessageCreated { conversation_id, .. }
-            | DomainEvent::MessageStatusChanged { conversation_id, .. }
-            | DomainEvent::Typing { conversation_id, .. } => Some(*conversation_id),
+            | DomainEvent::MessageCreated {
+                conversation_id, ..
+            }
+            | DomainEvent::MessageStatusChanged {
+                conversation_id, ..
+            }
+            | DomainEvent::Typing {
+                conversation_id, ..
+            } => Some(*conversation_id),
             DomainEvent::NotificationCreated { .. } | DomainEvent::UserUpdated { .. } => None,
         }
     }

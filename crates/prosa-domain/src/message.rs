@@ -56,7 +56,10 @@ pub struct Location {
 
 impl MessageContent {
     pub fn text(text: impl Into<String>) -> MessageContent {
-        MessageContent { text: Some(text.into()), ..MessageContent::default() }
+        MessageContent {
+            text: Some(text.into()),
+            ..MessageContent::default()
+        }
     }
 
     pub fn with_options(mut self, options: Vec<MessageOption>) -> MessageContent {

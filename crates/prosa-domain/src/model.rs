@@ -62,7 +62,10 @@ pub struct UnknownValue {
 
 impl UnknownValue {
     pub fn new(what: &'static str, value: &str) -> UnknownValue {
-        UnknownValue { what, value: value.to_owned() }
+        UnknownValue {
+            what,
+            value: value.to_owned(),
+        }
     }
 }
 
@@ -163,7 +166,11 @@ impl DeliveryStatus {
     /// The status after an update arrives: statuses never move back (a late `sent` after
     /// `read` changes nothing). `failed` overrides `queued` and `sent`, not `delivered`/`read`.
     pub fn advance(self, update: DeliveryStatus) -> DeliveryStatus {
-        if update.rank() > self.rank() { update } else { self }
+        if update.rank() > self.rank() {
+            update
+        } else {
+            self
+        }
     }
 }
 
@@ -278,11 +285,21 @@ pub struct Viewer {
 impl Viewer {
     /// An integration (API token) acts with administrator rights.
     pub fn integration() -> Viewer {
-        Viewer { user_id: None, role: Role::Admin, team_ids: Vec::new(), team_visibility: true }
+        Viewer {
+            user_id: None,
+            role: Role::Admin,
+            team_ids: Vec::new(),
+            team_visibility: true,
+        }
     }
 
     /// Whether this viewer may read a conversation with this owner and team.
-    pub fn may_see(&self, status: ConversationStatus, assignee: Option<UserId>, team: Option<TeamId>) -> bool {
+    pub fn may_see(
+        &self,
+        status: ConversationStatus,
+        assignee: Option<UserId>,
+        team: Option<TeamId>,
+    ) -> bool {
         if self.role.sees_everything() {
             return true;
         }
@@ -328,7 +345,12 @@ mod tests {
 
     #[test]
     fn viewer_rules() {
-        let agent = Viewer { user_id: Some(UserId(1)), role: Role::Agent, team_ids: vec![TeamId(10)], team_visibility: false };
+        let agent = Viewer {
+            user_id: Some(UserId(1)),
+            role: Role::Agent,
+            team_ids: vec![TeamId(10)],
+            team_visibility: false,
+        };
         use ConversationStatus::*;
         assert!(agent.may_see(Waiting, None, None));
         assert!(agent.may_see(Waiting, None, Some(TeamId(10))));
@@ -336,10 +358,18 @@ mod tests {
         assert!(agent.may_see(Open, Some(UserId(1)), Some(TeamId(11))));
         assert!(!agent.may_see(Open, Some(UserId(2)), Some(TeamId(10))));
         assert!(!agent.may_see(Bot, None, None));
-        let team_agent = Viewer { team_visibility: true, ..agent };
+        let team_agent = Viewer {
+            team_visibility: true,
+            ..agent
+        };
         assert!(team_agent.may_see(Open, Some(UserId(2)), Some(TeamId(10))));
         assert!(!team_agent.may_see(Open, Some(UserId(2)), Some(TeamId(11))));
-        let sup = Viewer { user_id: Some(UserId(3)), role: Role::Supervisor, team_ids: vec![], team_visibility: false };
+        let sup = Viewer {
+            user_id: Some(UserId(3)),
+            role: Role::Supervisor,
+            team_ids: vec![],
+            team_visibility: false,
+        };
         assert!(sup.may_see(Bot, None, Some(TeamId(11))));
         assert_eq!("operator".parse::<Role>(), Ok(Role::Agent));
         assert!("root".parse::<Role>().is_err());

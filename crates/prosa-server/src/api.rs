@@ -1,7 +1,10 @@
 //! The REST API under `/api/v1`. Every handler names the role it needs through its extractor;
 //! conversations are filtered by what the caller may see.
 
-use crate::auth::{Admin, Authenticated, Principal, Supervisor, hash_password, random_token, sha256_hex, verify_password};
+use crate::auth::{
+    Admin, Authenticated, Principal, Supervisor, hash_password, random_token, sha256_hex,
+    verify_password,
+};
 use crate::dto::*;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -23,10 +26,22 @@ fn parse_id(s: &str) -> Result<i64, ApiError> {
     s.parse().map_err(|_| ApiError::NotFound)
 }
 
-async fn audit(state: &AppState, who: &Principal, action: &str, target: String, detail: Value) -> Result<(), ApiError> {
+async fn audit(
+    state: &AppState,
+    who: &Principal,
+    action: &str,
+    target: String,
+    detail: Value,
+) -> Result<(), ApiError> {
     state
         .store
-        .record_audit(&AuditEntry { actor_user_id: who.user_id(), actor: who.actor(), action: action.into(), target, detail })
+        .record_audit(&AuditEntry {
+            actor_user_id: who.user_id(),
+            actor: who.actor(),
+            action: action.into(),
+            target,
+            detail,
+        })
         .await?;
     Ok(())
 }
@@ -40,7 +55,9 @@ pub fn public_base(state: &AppState, host: Option<&str>) -> String {
 }
 
 fn host(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok())
+    headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
 }
 
 // ---------------------------------------------------------------- inboxes
@@ -57,7 +74,10 @@ pub struct InboxInput {
     pub bot_enabled: bool,
 }
 
-fn validate_inbox(input: &InboxInput, existing: Option<&Value>) -> Result<(ChannelKind, Value), ApiError> {
+fn validate_inbox(
+    input: &InboxInput,
+    existing: Option<&Value>,
+) -> Result<(ChannelKind, Value), ApiError> {
     if input.name.trim().is_empty() {
         return Err(ApiError::invalid("name", "is required"));
     }
@@ -72,7 +92,19 @@ fn validate_inbox(input: &InboxInput, existing: Option<&Value>) -> Result<(Chann
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::invalid("channel.kind", "is required"))?
         .parse()
-        .map_err(|_| ApiError::invalid("channel.kind", format!("must be one of {}", ChannelKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "))))?;
+        .map_err(|_| {
+            ApiError::invalid(
+                "channel.kind",
+                format!(
+                    "must be one of {}",
+                    ChannelKind::ALL
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
     let mut settings = map.clone();
     settings.remove("kind");
     // Secrets left out of an update keep their stored value.
@@ -92,40 +124,97 @@ fn validate_inbox(input: &InboxInput, existing: Option<&Value>) -> Result<(Chann
         }
         match settings.get("callback_url") {
             Some(Value::String(u)) => {
-                let parsed = url::Url::parse(u).map_err(|_| ApiError::invalid("channel.callback_url", "must be an http(s) URL"))?;
+                let parsed = url::Url::parse(u).map_err(|_| {
+                    ApiError::invalid("channel.callback_url", "must be an http(s) URL")
+                })?;
                 if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-                    return Err(ApiError::invalid("channel.callback_url", "must be an http(s) URL"));
+                    return Err(ApiError::invalid(
+                        "channel.callback_url",
+                        "must be an http(s) URL",
+                    ));
                 }
             }
             None | Some(Value::Null) => {}
-            _ => return Err(ApiError::invalid("channel.callback_url", "must be a string")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "channel.callback_url",
+                    "must be a string",
+                ));
+            }
         }
     }
     Ok((kind, Value::Object(settings)))
 }
 
 #[utoipa::path(post, path = "/api/v1/inboxes", request_body = InboxInput, responses((status = 201, body = InboxDto), (status = 422)), tag = "inboxes")]
-pub async fn inbox_create(State(state): State<AppState>, Admin(who): Admin, headers: axum::http::HeaderMap, Json(input): Json<InboxInput>) -> Result<Response, ApiError> {
+pub async fn inbox_create(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: axum::http::HeaderMap,
+    Json(input): Json<InboxInput>,
+) -> Result<Response, ApiError> {
     let (kind, settings) = validate_inbox(&input, None)?;
     if state.channels.get(kind).is_none() {
-        return Err(ApiError::invalid("channel.kind", format!("{kind} is not available in this build")));
+        return Err(ApiError::invalid(
+            "channel.kind",
+            format!("{kind} is not available in this build"),
+        ));
     }
-    let team_id = input.team_id.as_deref().map(parse_id).transpose()?.map(TeamId);
-    let new = NewInbox { name: input.name.trim().to_owned(), kind, settings, team_id, bot_enabled: input.bot_enabled };
+    let team_id = input
+        .team_id
+        .as_deref()
+        .map(parse_id)
+        .transpose()?
+        .map(TeamId);
+    let new = NewInbox {
+        name: input.name.trim().to_owned(),
+        kind,
+        settings,
+        team_id,
+        bot_enabled: input.bot_enabled,
+    };
     let id = state.store.create_inbox(&new).await?;
-    audit(&state, &who, "inbox.create", format!("inbox:{id}"), json!({"name": new.name, "kind": kind.as_str()})).await?;
+    audit(
+        &state,
+        &who,
+        "inbox.create",
+        format!("inbox:{id}"),
+        json!({"name": new.name, "kind": kind.as_str()}),
+    )
+    .await?;
     let inbox = state.store.inbox_by_id(id).await?;
-    Ok((StatusCode::CREATED, Json(inbox_dto(&inbox, &public_base(&state, host(&headers))))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(inbox_dto(&inbox, &public_base(&state, host(&headers)))),
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/inboxes", responses((status = 200, body = Vec<InboxDto>)), tag = "inboxes")]
-pub async fn inbox_list(State(state): State<AppState>, Supervisor(_who): Supervisor, headers: axum::http::HeaderMap) -> Result<Json<Vec<InboxDto>>, ApiError> {
+pub async fn inbox_list(
+    State(state): State<AppState>,
+    Supervisor(_who): Supervisor,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<Vec<InboxDto>>, ApiError> {
     let base = public_base(&state, host(&headers));
-    Ok(Json(state.store.list_inboxes().await?.iter().map(|i| inbox_dto(i, &base)).collect()))
+    Ok(Json(
+        state
+            .store
+            .list_inboxes()
+            .await?
+            .iter()
+            .map(|i| inbox_dto(i, &base))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/inboxes/{id}", responses((status = 200, body = InboxDto), (status = 404)), tag = "inboxes")]
-pub async fn inbox_get(State(state): State<AppState>, Supervisor(_who): Supervisor, Path(id): Path<String>, headers: axum::http::HeaderMap) -> Result<Json<Value>, ApiError> {
+pub async fn inbox_get(
+    State(state): State<AppState>,
+    Supervisor(_who): Supervisor,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let inbox = state.store.inbox_by_id(InboxId(parse_id(&id)?)).await?;
     let health = state.store.inbox_health(inbox.id).await?;
     let mut v = json!(inbox_dto(&inbox, &public_base(&state, host(&headers))));
@@ -144,14 +233,41 @@ pub async fn inbox_update(
     let current = state.store.inbox_by_id(InboxId(parse_id(&id)?)).await?;
     let (kind, settings) = validate_inbox(&input, Some(&current.settings))?;
     if kind != current.kind {
-        return Err(ApiError::invalid("channel.kind", "cannot change; create another inbox"));
+        return Err(ApiError::invalid(
+            "channel.kind",
+            "cannot change; create another inbox",
+        ));
     }
-    let team_id = input.team_id.as_deref().map(parse_id).transpose()?.map(TeamId);
-    let new = NewInbox { name: input.name.trim().to_owned(), kind, settings, team_id, bot_enabled: input.bot_enabled };
-    state.store.update_inbox(current.id, &new, current.active).await?;
-    audit(&state, &who, "inbox.update", format!("inbox:{}", current.id), json!({"name": new.name})).await?;
+    let team_id = input
+        .team_id
+        .as_deref()
+        .map(parse_id)
+        .transpose()?
+        .map(TeamId);
+    let new = NewInbox {
+        name: input.name.trim().to_owned(),
+        kind,
+        settings,
+        team_id,
+        bot_enabled: input.bot_enabled,
+    };
+    state
+        .store
+        .update_inbox(current.id, &new, current.active)
+        .await?;
+    audit(
+        &state,
+        &who,
+        "inbox.update",
+        format!("inbox:{}", current.id),
+        json!({"name": new.name}),
+    )
+    .await?;
     let inbox = state.store.inbox_by_id(current.id).await?;
-    Ok(Json(inbox_dto(&inbox, &public_base(&state, host(&headers)))))
+    Ok(Json(inbox_dto(
+        &inbox,
+        &public_base(&state, host(&headers)),
+    )))
 }
 
 // ---------------------------------------------------------------- conversations
@@ -170,12 +286,28 @@ pub struct ConversationQuery {
 }
 
 fn opt_id(field: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
-    v.as_deref().map(|s| s.parse::<i64>().map_err(|_| ApiError::invalid(field, "must be an id"))).transpose()
+    v.as_deref()
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| ApiError::invalid(field, "must be an id"))
+        })
+        .transpose()
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations", params(ConversationQuery), responses((status = 200, body = Vec<ConversationDto>)), tag = "conversations")]
-pub async fn conversation_list(State(state): State<AppState>, Authenticated(who): Authenticated, Query(q): Query<ConversationQuery>) -> Result<Json<Vec<ConversationDto>>, ApiError> {
-    let status = q.status.as_deref().map(|s| s.parse::<ConversationStatus>().map_err(|_| ApiError::invalid("status", "must be bot, waiting, open or resolved"))).transpose()?;
+pub async fn conversation_list(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Query(q): Query<ConversationQuery>,
+) -> Result<Json<Vec<ConversationDto>>, ApiError> {
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<ConversationStatus>()
+                .map_err(|_| ApiError::invalid("status", "must be bot, waiting, open or resolved"))
+        })
+        .transpose()?;
     let filter = ConversationFilter {
         status,
         inbox_id: opt_id("inbox_id", &q.inbox_id)?.map(InboxId),
@@ -187,20 +319,39 @@ pub async fn conversation_list(State(state): State<AppState>, Authenticated(who)
     };
     let viewer = who.viewer(state.config.team_visibility);
     let list = state.store.list_conversations(&filter).await?;
-    Ok(Json(list.iter().filter(|c| viewer.may_see(c.status, c.assignee_id, c.team_id)).map(ConversationDto::from).collect()))
+    Ok(Json(
+        list.iter()
+            .filter(|c| viewer.may_see(c.status, c.assignee_id, c.team_id))
+            .map(ConversationDto::from)
+            .collect(),
+    ))
 }
 
 /// The conversation, if the caller may see it (404 otherwise: its existence is not revealed).
-pub async fn visible_conversation(state: &AppState, who: &Principal, id: &str) -> Result<prosa_domain::model::Conversation, ApiError> {
-    let c = state.store.conversation_by_id(ConversationId(parse_id(id)?)).await?;
-    if !who.viewer(state.config.team_visibility).may_see(c.status, c.assignee_id, c.team_id) {
+pub async fn visible_conversation(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+) -> Result<prosa_domain::model::Conversation, ApiError> {
+    let c = state
+        .store
+        .conversation_by_id(ConversationId(parse_id(id)?))
+        .await?;
+    if !who
+        .viewer(state.config.team_visibility)
+        .may_see(c.status, c.assignee_id, c.team_id)
+    {
         return Err(ApiError::NotFound);
     }
     Ok(c)
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", responses((status = 200, body = ConversationDto), (status = 404)), tag = "conversations")]
-pub async fn conversation_get(State(state): State<AppState>, Authenticated(who): Authenticated, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn conversation_get(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let c = visible_conversation(&state, &who, &id).await?;
     let contact = state.store.contact_by_id(c.contact_id).await?;
     let mut v = json!(ConversationDto::from(&c));
@@ -218,11 +369,19 @@ pub struct MessageQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", params(MessageQuery), responses((status = 200, body = Vec<MessageDto>)), tag = "conversations")]
-pub async fn message_list(State(state): State<AppState>, Authenticated(who): Authenticated, Path(id): Path<String>, Query(q): Query<MessageQuery>) -> Result<Json<Vec<MessageDto>>, ApiError> {
+pub async fn message_list(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<String>,
+    Query(q): Query<MessageQuery>,
+) -> Result<Json<Vec<MessageDto>>, ApiError> {
     let c = visible_conversation(&state, &who, &id).await?;
     let before = opt_id("before", &q.before)?.map(MessageId);
     let after = opt_id("after", &q.after)?.map(MessageId);
-    let list = state.store.list_messages(c.id, before, after, q.limit.unwrap_or(100)).await?;
+    let list = state
+        .store
+        .list_messages(c.id, before, after, q.limit.unwrap_or(100))
+        .await?;
     Ok(Json(list.iter().map(MessageDto::from).collect()))
 }
 
@@ -241,7 +400,12 @@ pub struct MessageInput {
 }
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", request_body = MessageInput, responses((status = 201, body = MessageDto)), tag = "conversations")]
-pub async fn message_create(State(state): State<AppState>, Authenticated(who): Authenticated, Path(id): Path<String>, Json(input): Json<MessageInput>) -> Result<Response, ApiError> {
+pub async fn message_create(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<String>,
+    Json(input): Json<MessageInput>,
+) -> Result<Response, ApiError> {
     let c = visible_conversation(&state, &who, &id).await?;
     let text = input.text.as_deref().map(str::trim).unwrap_or("");
     if text.is_empty() {
@@ -260,7 +424,11 @@ pub async fn message_create(State(state): State<AppState>, Authenticated(who): A
     if who.role() == Role::Agent && c.assignee_id != who.user_id() && !input.private {
         return Err(ApiError::Forbidden);
     }
-    let author_kind = if who.user().is_some() { AuthorKind::Agent } else { AuthorKind::System };
+    let author_kind = if who.user().is_some() {
+        AuthorKind::Agent
+    } else {
+        AuthorKind::System
+    };
     let new = NewOutgoing {
         conversation_id: c.id,
         author_kind,
@@ -283,14 +451,32 @@ pub struct PageQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/contacts", params(PageQuery), responses((status = 200, body = Vec<ContactDto>)), tag = "contacts")]
-pub async fn contact_list(State(state): State<AppState>, Supervisor(_who): Supervisor, Query(q): Query<PageQuery>) -> Result<Json<Vec<ContactDto>>, ApiError> {
+pub async fn contact_list(
+    State(state): State<AppState>,
+    Supervisor(_who): Supervisor,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Vec<ContactDto>>, ApiError> {
     let before = opt_id("before", &q.before)?.map(ContactId);
-    Ok(Json(state.store.list_contacts(before, q.limit.unwrap_or(50)).await?.iter().map(ContactDto::from).collect()))
+    Ok(Json(
+        state
+            .store
+            .list_contacts(before, q.limit.unwrap_or(50))
+            .await?
+            .iter()
+            .map(ContactDto::from)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", responses((status = 200, body = ContactDto)), tag = "contacts")]
-pub async fn contact_get(State(state): State<AppState>, Supervisor(_who): Supervisor, Path(id): Path<String>) -> Result<Json<ContactDto>, ApiError> {
-    Ok(Json(ContactDto::from(&state.store.contact_by_id(ContactId(parse_id(&id)?)).await?)))
+pub async fn contact_get(
+    State(state): State<AppState>,
+    Supervisor(_who): Supervisor,
+    Path(id): Path<String>,
+) -> Result<Json<ContactDto>, ApiError> {
+    Ok(Json(ContactDto::from(
+        &state.store.contact_by_id(ContactId(parse_id(&id)?)).await?,
+    )))
 }
 
 // ---------------------------------------------------------------- users and teams
@@ -308,14 +494,30 @@ pub struct UserInput {
 }
 
 #[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = Vec<UserDto>)), tag = "users")]
-pub async fn user_list(State(state): State<AppState>, Supervisor(_who): Supervisor) -> Result<Json<Vec<UserDto>>, ApiError> {
-    Ok(Json(state.store.list_users().await?.iter().map(UserDto::from).collect()))
+pub async fn user_list(
+    State(state): State<AppState>,
+    Supervisor(_who): Supervisor,
+) -> Result<Json<Vec<UserDto>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .list_users()
+            .await?
+            .iter()
+            .map(UserDto::from)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/me", responses((status = 200, body = UserDto)), tag = "users")]
-pub async fn user_me(State(state): State<AppState>, Authenticated(who): Authenticated) -> Result<Json<Value>, ApiError> {
+pub async fn user_me(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<Json<Value>, ApiError> {
     match &who {
-        Principal::Person { user, csrf_token, .. } => {
+        Principal::Person {
+            user, csrf_token, ..
+        } => {
             let mut v = json!(UserDto::from(user));
             v["csrf_token"] = json!(csrf_token);
             Ok(Json(v))
@@ -336,35 +538,78 @@ pub fn validate_new_user(input: &UserInput) -> Result<Role, ApiError> {
         return Err(ApiError::invalid("name", "is required"));
     }
     if input.password.chars().count() < 8 {
-        return Err(ApiError::invalid("password", "must have at least 8 characters"));
+        return Err(ApiError::invalid(
+            "password",
+            "must have at least 8 characters",
+        ));
     }
-    input.role.parse::<Role>().map_err(|_| ApiError::invalid("role", "must be agent, supervisor or admin"))
+    input
+        .role
+        .parse::<Role>()
+        .map_err(|_| ApiError::invalid("role", "must be agent, supervisor or admin"))
 }
 
 #[utoipa::path(post, path = "/api/v1/users", request_body = UserInput, responses((status = 201, body = UserDto), (status = 409)), tag = "users")]
-pub async fn user_create(State(state): State<AppState>, Admin(who): Admin, Json(input): Json<UserInput>) -> Result<Response, ApiError> {
+pub async fn user_create(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Json(input): Json<UserInput>,
+) -> Result<Response, ApiError> {
     let role = validate_new_user(&input)?;
-    let team_ids: Vec<TeamId> = input.team_ids.iter().map(|t| parse_id(t).map(TeamId)).collect::<Result<_, _>>().map_err(|_| ApiError::invalid("team_ids", "must be ids"))?;
+    let team_ids: Vec<TeamId> = input
+        .team_ids
+        .iter()
+        .map(|t| parse_id(t).map(TeamId))
+        .collect::<Result<_, _>>()
+        .map_err(|_| ApiError::invalid("team_ids", "must be ids"))?;
     let hash = hash_password(&input.password)?;
     let id = state
         .store
-        .create_user(&prosa_storage::users::NewUser { email: input.email.clone(), name: input.name.trim().into(), password_hash: hash, role })
+        .create_user(&prosa_storage::users::NewUser {
+            email: input.email.clone(),
+            name: input.name.trim().into(),
+            password_hash: hash,
+            role,
+        })
         .await
         .map_err(|e| match e {
-            prosa_storage::StorageError::Conflict { .. } => ApiError::Conflict("e-mail already in use".into()),
+            prosa_storage::StorageError::Conflict { .. } => {
+                ApiError::Conflict("e-mail already in use".into())
+            }
             other => other.into(),
         })?;
     for t in team_ids {
         state.store.add_team_member(t, id).await?;
     }
-    audit(&state, &who, "user.create", format!("user:{id}"), json!({"email": input.email.trim().to_lowercase(), "role": role.as_str()})).await?;
+    audit(
+        &state,
+        &who,
+        "user.create",
+        format!("user:{id}"),
+        json!({"email": input.email.trim().to_lowercase(), "role": role.as_str()}),
+    )
+    .await?;
     let user = state.store.user_by_id(id).await?;
     Ok((StatusCode::CREATED, Json(UserDto::from(&user))).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/teams", responses((status = 200, body = Vec<TeamDto>)), tag = "teams")]
-pub async fn team_list(State(state): State<AppState>, Authenticated(_who): Authenticated) -> Result<Json<Vec<TeamDto>>, ApiError> {
-    Ok(Json(state.store.list_teams().await?.into_iter().map(|t| TeamDto { id: t.id.0.to_string(), name: t.name }).collect()))
+pub async fn team_list(
+    State(state): State<AppState>,
+    Authenticated(_who): Authenticated,
+) -> Result<Json<Vec<TeamDto>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .list_teams()
+            .await?
+            .into_iter()
+            .map(|t| TeamDto {
+                id: t.id.0.to_string(),
+                name: t.name,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -374,16 +619,40 @@ pub struct TeamInput {
 }
 
 #[utoipa::path(post, path = "/api/v1/teams", request_body = TeamInput, responses((status = 201, body = TeamDto)), tag = "teams")]
-pub async fn team_create(State(state): State<AppState>, Admin(who): Admin, Json(input): Json<TeamInput>) -> Result<Response, ApiError> {
+pub async fn team_create(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Json(input): Json<TeamInput>,
+) -> Result<Response, ApiError> {
     if input.name.trim().is_empty() {
         return Err(ApiError::invalid("name", "is required"));
     }
-    let id = state.store.create_team(&input.name).await.map_err(|e| match e {
-        prosa_storage::StorageError::Conflict { .. } => ApiError::Conflict("a team with this name exists".into()),
-        other => other.into(),
-    })?;
-    audit(&state, &who, "team.create", format!("team:{id}"), json!({"name": input.name.trim()})).await?;
-    Ok((StatusCode::CREATED, Json(TeamDto { id: id.0.to_string(), name: input.name.trim().into() })).into_response())
+    let id = state
+        .store
+        .create_team(&input.name)
+        .await
+        .map_err(|e| match e {
+            prosa_storage::StorageError::Conflict { .. } => {
+                ApiError::Conflict("a team with this name exists".into())
+            }
+            other => other.into(),
+        })?;
+    audit(
+        &state,
+        &who,
+        "team.create",
+        format!("team:{id}"),
+        json!({"name": input.name.trim()}),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TeamDto {
+            id: id.0.to_string(),
+            name: input.name.trim().into(),
+        }),
+    )
+        .into_response())
 }
 
 // ---------------------------------------------------------------- outbox, tokens, audit
@@ -396,9 +665,24 @@ pub struct OutboxQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/outbox", params(OutboxQuery), responses((status = 200, body = Object)), tag = "operations")]
-pub async fn outbox_list(State(state): State<AppState>, Supervisor(_who): Supervisor, Query(q): Query<OutboxQuery>) -> Result<Json<Value>, ApiError> {
-    let status = q.status.as_deref().map(|s| s.parse::<OutboxStatus>().map_err(|_| ApiError::invalid("status", "must be pending, in_flight, sent or dead"))).transpose()?;
-    let items = state.store.list_outbox(status, q.limit.unwrap_or(100)).await?;
+pub async fn outbox_list(
+    State(state): State<AppState>,
+    Supervisor(_who): Supervisor,
+    Query(q): Query<OutboxQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<OutboxStatus>().map_err(|_| {
+                ApiError::invalid("status", "must be pending, in_flight, sent or dead")
+            })
+        })
+        .transpose()?;
+    let items = state
+        .store
+        .list_outbox(status, q.limit.unwrap_or(100))
+        .await?;
     let stats = state.store.outbox_stats().await?;
     Ok(Json(json!({"stats": stats, "items": items})))
 }
@@ -410,25 +694,49 @@ pub struct TokenInput {
 }
 
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenInput, responses((status = 201, body = Object)), tag = "operations")]
-pub async fn token_create(State(state): State<AppState>, Admin(who): Admin, Json(input): Json<TokenInput>) -> Result<Response, ApiError> {
+pub async fn token_create(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Json(input): Json<TokenInput>,
+) -> Result<Response, ApiError> {
     if input.name.trim().is_empty() {
         return Err(ApiError::invalid("name", "is required"));
     }
     let (token, id) = create_token(&state.store, input.name.trim(), who.user_id()).await?;
-    audit(&state, &who, "token.create", format!("token:{id}"), json!({"name": input.name.trim()})).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id.0.to_string(), "name": input.name.trim(), "token": token}))).into_response())
+    audit(
+        &state,
+        &who,
+        "token.create",
+        format!("token:{id}"),
+        json!({"name": input.name.trim()}),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id.0.to_string(), "name": input.name.trim(), "token": token})),
+    )
+        .into_response())
 }
 
 /// Makes an API token; only its hash is stored. Returns the token (shown once) and its id.
-pub async fn create_token(store: &prosa_storage::Store, name: &str, by: Option<UserId>) -> Result<(String, ApiTokenId), prosa_storage::StorageError> {
+pub async fn create_token(
+    store: &prosa_storage::Store,
+    name: &str,
+    by: Option<UserId>,
+) -> Result<(String, ApiTokenId), prosa_storage::StorageError> {
     let token = format!("prosa_{}", random_token());
     let hint = token.chars().take(10).collect::<String>();
-    let id = store.create_api_token(name, &sha256_hex(&token), &hint, by).await?;
+    let id = store
+        .create_api_token(name, &sha256_hex(&token), &hint, by)
+        .await?;
     Ok((token, id))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", responses((status = 200, body = Object)), tag = "operations")]
-pub async fn audit_list(State(state): State<AppState>, Admin(_who): Admin) -> Result<Json<Value>, ApiError> {
+pub async fn audit_list(
+    State(state): State<AppState>,
+    Admin(_who): Admin,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.store.list_audit(200).await?)))
 }
 
@@ -441,14 +749,20 @@ pub struct LoginInput {
 }
 
 /// Checks a login; the same answer for an unknown e-mail and a wrong password.
-pub async fn check_login(state: &AppState, email: &str, password: &str) -> Result<Option<prosa_domain::model::User>, ApiError> {
+pub async fn check_login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+) -> Result<Option<prosa_domain::model::User>, ApiError> {
     let found = state.store.user_credentials(email).await?;
     let (user, hash) = match found {
         Some((u, h)) if u.active => (Some(u), h),
         _ => (None, crate::auth::dummy_hash().to_owned()),
     };
     let pw = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash)).await.map_err(|e| ApiError::Internal(e.into()))?;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(if ok { user } else { None })
 }
 
@@ -456,9 +770,17 @@ pub async fn check_login(state: &AppState, email: &str, password: &str) -> Resul
 pub async fn start_session(state: &AppState, user: UserId) -> Result<String, ApiError> {
     let token = random_token();
     let csrf = random_token();
-    let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(i64::from(state.config.session_hours));
-    state.store.create_session(&sha256_hex(&token), user, &csrf, expires).await?;
-    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    let expires = jiff::Timestamp::now()
+        + jiff::SignedDuration::from_hours(i64::from(state.config.session_hours));
+    state
+        .store
+        .create_session(&sha256_hex(&token), user, &csrf, expires)
+        .await?;
+    let secure = if state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
     Ok(format!(
         "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         crate::auth::SESSION_COOKIE,
@@ -467,38 +789,84 @@ pub async fn start_session(state: &AppState, user: UserId) -> Result<String, Api
 }
 
 #[utoipa::path(post, path = "/api/v1/session", request_body = LoginInput, responses((status = 200), (status = 401)), tag = "session")]
-pub async fn session_create(State(state): State<AppState>, Json(input): Json<LoginInput>) -> Result<Response, ApiError> {
+pub async fn session_create(
+    State(state): State<AppState>,
+    Json(input): Json<LoginInput>,
+) -> Result<Response, ApiError> {
     let Some(user) = check_login(&state, &input.email, &input.password).await? else {
         return Err(ApiError::Unauthorized);
     };
     let cookie = start_session(&state, user.id).await?;
     let mut resp = Json(json!(UserDto::from(&user))).into_response();
-    resp.headers_mut().insert(axum::http::header::SET_COOKIE, cookie.parse().map_err(|e: axum::http::header::InvalidHeaderValue| ApiError::Internal(e.into()))?);
+    resp.headers_mut().insert(
+        axum::http::header::SET_COOKIE,
+        cookie
+            .parse()
+            .map_err(|e: axum::http::header::InvalidHeaderValue| ApiError::Internal(e.into()))?,
+    );
     Ok(resp)
 }
 
 #[utoipa::path(delete, path = "/api/v1/session", responses((status = 204)), tag = "session")]
-pub async fn session_delete(State(state): State<AppState>, Authenticated(who): Authenticated) -> Result<Response, ApiError> {
+pub async fn session_delete(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<Response, ApiError> {
     if let Principal::Person { session_hash, .. } = &who {
         state.store.delete_session(session_hash).await?;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(
         axum::http::header::SET_COOKIE,
-        axum::http::HeaderValue::from_static("prosa_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        axum::http::HeaderValue::from_static(
+            "prosa_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+        ),
     );
     Ok(resp)
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Prosa API", description = "Customer service for Brazilian ISPs: inboxes, conversations, messages, contacts, users and teams."),
-    paths(
-        inbox_create, inbox_list, inbox_get, inbox_update,
-        conversation_list, conversation_get, message_list, message_create,
-        contact_list, contact_get, user_list, user_me, user_create, team_list, team_create,
-        outbox_list, token_create, audit_list, session_create, session_delete
+    info(
+        title = "Prosa API",
+        description = "Customer service for Brazilian ISPs: inboxes, conversations, messages, contacts, users and teams."
     ),
-    components(schemas(InboxDto, ChannelDto, ConversationDto, MessageDto, ContactDto, UserDto, TeamDto, InboxInput, MessageInput, UserInput, TeamInput, TokenInput, LoginInput))
+    paths(
+        inbox_create,
+        inbox_list,
+        inbox_get,
+        inbox_update,
+        conversation_list,
+        conversation_get,
+        message_list,
+        message_create,
+        contact_list,
+        contact_get,
+        user_list,
+        user_me,
+        user_create,
+        team_list,
+        team_create,
+        outbox_list,
+        token_create,
+        audit_list,
+        session_create,
+        session_delete
+    ),
+    components(schemas(
+        InboxDto,
+        ChannelDto,
+        ConversationDto,
+        MessageDto,
+        ContactDto,
+        UserDto,
+        TeamDto,
+        InboxInput,
+        MessageInput,
+        UserInput,
+        TeamInput,
+        TokenInput,
+        LoginInput
+    ))
 )]
 pub struct ApiDoc;

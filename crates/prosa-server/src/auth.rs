@@ -24,7 +24,11 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A hash to verify against when the user does not exist, so that both answers take as long.
@@ -53,8 +57,14 @@ pub fn sha256_hex(s: &str) -> String {
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
 pub enum Principal {
-    Person { user: User, csrf_token: String, session_hash: String },
-    Integration { token_name: String },
+    Person {
+        user: User,
+        csrf_token: String,
+        session_hash: String,
+    },
+    Integration {
+        token_name: String,
+    },
 }
 
 impl Principal {
@@ -68,6 +78,13 @@ impl Principal {
     pub fn user(&self) -> Option<&User> {
         match self {
             Principal::Person { user, .. } => Some(user),
+            Principal::Integration { .. } => None,
+        }
+    }
+
+    pub fn csrf_token(&self) -> Option<&str> {
+        match self {
+            Principal::Person { csrf_token, .. } => Some(csrf_token),
             Principal::Integration { .. } => None,
         }
     }
@@ -86,9 +103,12 @@ impl Principal {
 
     pub fn viewer(&self, team_visibility: bool) -> Viewer {
         match self {
-            Principal::Person { user, .. } => {
-                Viewer { user_id: Some(user.id), role: user.role, team_ids: user.team_ids.clone(), team_visibility }
-            }
+            Principal::Person { user, .. } => Viewer {
+                user_id: Some(user.id),
+                role: user.role,
+                team_ids: user.team_ids.clone(),
+                team_visibility,
+            },
             Principal::Integration { .. } => Viewer::integration(),
         }
     }
@@ -105,13 +125,37 @@ fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .find_map(|kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
 }
 
-/// Resolves the caller, if any.
+/// Resolves the caller, if any, enforcing the CSRF rules on state-changing requests.
 pub async fn principal(state: &AppState, parts: &Parts) -> Result<Option<Principal>, ApiError> {
-    if let Some(auth) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    resolve(state, parts, true).await
+}
+
+/// Resolves the caller of an HTML form post: the caller checks the form's `csrf_token` field
+/// against [`Principal::csrf_token`] itself (forms cannot send headers).
+pub async fn form_principal(
+    state: &AppState,
+    parts: &Parts,
+) -> Result<Option<Principal>, ApiError> {
+    resolve(state, parts, false).await
+}
+
+async fn resolve(
+    state: &AppState,
+    parts: &Parts,
+    check_csrf: bool,
+) -> Result<Option<Principal>, ApiError> {
+    if let Some(auth) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let Some(token) = auth.strip_prefix("Bearer ") else {
             return Err(ApiError::Unauthorized);
         };
-        let found = state.store.api_token_by_hash(&sha256_hex(token.trim())).await?;
+        let found = state
+            .store
+            .api_token_by_hash(&sha256_hex(token.trim()))
+            .await?;
         return match found {
             Some(t) => Ok(Some(Principal::Integration { token_name: t.name })),
             None => Err(ApiError::Unauthorized),
@@ -126,24 +170,42 @@ pub async fn principal(state: &AppState, parts: &Parts) -> Result<Option<Princip
     };
     // CSRF: a state-changing request with the session cookie must come from our own pages:
     // same-origin by the browser's own headers, and carrying the session's CSRF token.
-    if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        let site = parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if check_csrf && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        let site = parts
+            .headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok());
         if matches!(site, Some("cross-site") | Some("same-site")) {
             return Err(ApiError::Forbidden);
         }
-        if let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-            let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if let Some(origin) = parts
+            .headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+        {
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             let origin_host = origin.split("://").nth(1).unwrap_or("");
             if origin_host != host {
                 return Err(ApiError::Forbidden);
             }
         }
-        let given = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+        let given = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok());
         if given != Some(session.csrf_token.as_str()) {
             return Err(ApiError::Forbidden);
         }
     }
-    Ok(Some(Principal::Person { user: session.user, csrf_token: session.csrf_token, session_hash: hash }))
+    Ok(Some(Principal::Person {
+        user: session.user,
+        csrf_token: session.csrf_token,
+        session_hash: hash,
+    }))
 }
 
 /// Any signed-in person or integration.
@@ -169,7 +231,11 @@ impl FromRequestParts<AppState> for Supervisor {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Authenticated(p) = Authenticated::from_request_parts(parts, state).await?;
-        if p.role() >= Role::Supervisor { Ok(Supervisor(p)) } else { Err(ApiError::Forbidden) }
+        if p.role() >= Role::Supervisor {
+            Ok(Supervisor(p))
+        } else {
+            Err(ApiError::Forbidden)
+        }
     }
 }
 
@@ -177,17 +243,22 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Authenticated(p) = Authenticated::from_request_parts(parts, state).await?;
-        if p.role() == Role::Admin { Ok(Admin(p)) } else { Err(ApiError::Forbidden) }
+        if p.role() == Role::Admin {
+            Ok(Admin(p))
+        } else {
+            Err(ApiError::Forbidden)
+        }
     }
 }
 
-/// The caller if signed in, without failing (pages that redirect to the login).
+/// The caller if signed in, without failing (pages that redirect to the login). CSRF is the
+/// handler's business (form field), see [`form_principal`].
 pub struct MaybeUser(pub Option<Principal>);
 
 impl FromRequestParts<AppState> for MaybeUser {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match principal(state, parts).await {
+        match form_principal(state, parts).await {
             Ok(p) => Ok(MaybeUser(p)),
             Err(ApiError::Unauthorized) | Err(ApiError::Forbidden) => Ok(MaybeUser(None)),
             Err(e) => Err(e),

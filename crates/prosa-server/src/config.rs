@@ -48,6 +48,7 @@ const SETTINGS: &[&str] = &[
     "time_zone",
     "outbox",
     "egress",
+    "erp",
 ];
 
 /// Everything Prosa reads at start.
@@ -86,6 +87,36 @@ pub struct Config {
     pub time_zone: String,
     pub outbox: OutboxConfig,
     pub egress: EgressConfig,
+    /// The ISP's management system: `{kind = "demo"}` (built in, the default), or
+    /// `{kind = "mk", base_url, ...}` / `{kind = "ixc", base_url, ...}`; see docs/config.md.
+    #[serde(serialize_with = "mask_erp")]
+    pub erp: serde_json::Value,
+}
+
+fn mask_erp<S: Serializer>(value: &serde_json::Value, s: S) -> Result<S::Ok, S::Error> {
+    fn walk(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => serde_json::Value::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        let secret = ["password", "token", "secret", "key"]
+                            .iter()
+                            .any(|w| k.to_ascii_lowercase().contains(w));
+                        (
+                            k.clone(),
+                            if secret && !v.is_null() {
+                                serde_json::json!("********")
+                            } else {
+                                walk(v)
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    walk(value).serialize(s)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,7 +146,14 @@ pub struct EgressConfig {
 
 impl Default for OutboxConfig {
     fn default() -> OutboxConfig {
-        OutboxConfig { max_attempts: 8, base_delay_ms: 1_000, max_delay_ms: 3_600_000, lease_secs: 60, concurrency: 16, send_timeout_ms: 15_000 }
+        OutboxConfig {
+            max_attempts: 8,
+            base_delay_ms: 1_000,
+            max_delay_ms: 3_600_000,
+            lease_secs: 60,
+            concurrency: 16,
+            send_timeout_ms: 15_000,
+        }
     }
 }
 
@@ -137,6 +175,7 @@ impl Default for Config {
             time_zone: "America/Sao_Paulo".into(),
             outbox: OutboxConfig::default(),
             egress: EgressConfig::default(),
+            erp: serde_json::json!({"kind": "demo"}),
         }
     }
 }
@@ -163,11 +202,18 @@ impl Config {
     }
 
     /// As [`Config::load`], with the environment given (tests).
-    pub fn load_from(file: Option<&Path>, overrides: &Overrides, env: impl Fn(&str) -> Option<String>) -> Result<Config, Vec<String>> {
+    pub fn load_from(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, Vec<String>> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             if !path.exists() {
-                return Err(vec![format!("config file {} does not exist", path.display())]);
+                return Err(vec![format!(
+                    "config file {} does not exist",
+                    path.display()
+                )]);
             }
             fig = fig.merge(Toml::file_exact(path));
         }
@@ -178,25 +224,42 @@ impl Config {
         // are not configuration and must not be refused as unknown.
         fig = fig.merge(Env::prefixed("PROSA_").split("__").filter(|k| {
             let k = k.as_str().to_ascii_lowercase();
-            !k.ends_with("_file") && SETTINGS.iter().any(|s| k == *s || k.starts_with(&format!("{s}.")))
+            !k.ends_with("_file")
+                && SETTINGS
+                    .iter()
+                    .any(|s| k == *s || k.starts_with(&format!("{s}.")))
         }));
         if let Some(path) = env("PROSA_ADMIN_PASSWORD_FILE") {
             match std::fs::read_to_string(&path) {
-                Ok(p) => fig = fig.merge(Serialized::default("admin_password", p.trim_end_matches(['\n', '\r']).to_owned())),
+                Ok(p) => {
+                    fig = fig.merge(Serialized::default(
+                        "admin_password",
+                        p.trim_end_matches(['\n', '\r']).to_owned(),
+                    ))
+                }
                 Err(e) => return Err(vec![format!("PROSA_ADMIN_PASSWORD_FILE {path}: {e}")]),
             }
         }
         fig = fig.merge(Serialized::defaults(overrides));
-        let config: Config = fig.extract().map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+        let config: Config = fig
+            .extract()
+            .map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
         let problems = config.problems();
-        if problems.is_empty() { Ok(config) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
     }
 
     /// Everything wrong with this configuration.
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
         if self.listen.parse::<SocketAddr>().is_err() {
-            p.push(format!("listen: {:?} is not an address like 127.0.0.1:8080", self.listen));
+            p.push(format!(
+                "listen: {:?} is not an address like 127.0.0.1:8080",
+                self.listen
+            ));
         }
         if prosa_storage::backend_for_url(&self.database_url).is_none() {
             p.push(format!(
@@ -205,20 +268,32 @@ impl Config {
             ));
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            p.push(format!("log_format: {:?} must be text or json", self.log_format));
+            p.push(format!(
+                "log_format: {:?} must be text or json",
+                self.log_format
+            ));
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
-            p.push(format!("log_level: {:?} is not a valid filter", self.log_level));
+            p.push(format!(
+                "log_level: {:?} is not a valid filter",
+                self.log_level
+            ));
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            p.push(format!("public_url: {url:?} must start with http:// or https://"));
+            p.push(format!(
+                "public_url: {url:?} must start with http:// or https://"
+            ));
         }
         match (&self.admin_email, &self.admin_password) {
-            (Some(e), _) if !e.contains('@') => p.push(format!("admin_email: {e:?} is not an e-mail address")),
+            (Some(e), _) if !e.contains('@') => {
+                p.push(format!("admin_email: {e:?} is not an e-mail address"))
+            }
             (None, Some(_)) => p.push("admin_password is set but admin_email is missing".into()),
-            (_, Some(pw)) if pw.expose_secret().chars().count() < 8 => p.push("admin_password: must have at least 8 characters".into()),
+            (_, Some(pw)) if pw.expose_secret().chars().count() < 8 => {
+                p.push("admin_password: must have at least 8 characters".into())
+            }
             _ => {}
         }
         if self.max_body_bytes < 1024 {
@@ -229,6 +304,9 @@ impl Config {
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             p.push(format!("time_zone: unknown time zone {:?}", self.time_zone));
+        }
+        if let Err(e) = self.erp_config() {
+            p.push(format!("erp: {e}"));
         }
         if self.outbox.max_attempts == 0 {
             p.push("outbox.max_attempts: must be at least 1".into());
@@ -242,8 +320,15 @@ impl Config {
         p
     }
 
+    /// The ERP section, typed.
+    pub fn erp_config(&self) -> Result<prosa_erp::ErpConfig, String> {
+        serde_json::from_value(self.erp.clone()).map_err(|e| e.to_string())
+    }
+
     pub fn listen_addr(&self) -> SocketAddr {
-        self.listen.parse().expect("invariant: validated in Config::problems")
+        self.listen
+            .parse()
+            .expect("invariant: validated in Config::problems")
     }
 
     /// The effective configuration as TOML, secrets masked.
@@ -252,7 +337,9 @@ impl Config {
     }
 
     pub fn secure_cookies(&self) -> bool {
-        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 }
 
@@ -282,7 +369,12 @@ mod tests {
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -294,13 +386,30 @@ mod tests {
 
     #[test]
     fn flags_beat_env_and_every_problem_is_listed() {
-        let o = Overrides { listen: Some("127.0.0.1:0".into()), ..Overrides::default() };
-        let c = Config::load_from(None, &o, env(&[("DATABASE_URL", "postgres://u:pw@localhost/db")])).unwrap();
+        let o = Overrides {
+            listen: Some("127.0.0.1:0".into()),
+            ..Overrides::default()
+        };
+        let c = Config::load_from(
+            None,
+            &o,
+            env(&[("DATABASE_URL", "postgres://u:pw@localhost/db")]),
+        )
+        .unwrap();
         assert_eq!(c.listen, "127.0.0.1:0");
         assert_eq!(c.database_url, "postgres://u:pw@localhost/db");
-        assert!(c.dump().contains("postgres://u:********@localhost/db"), "{}", c.dump());
+        assert!(
+            c.dump().contains("postgres://u:********@localhost/db"),
+            "{}",
+            c.dump()
+        );
 
-        let bad = Overrides { listen: Some("nowhere".into()), database_url: Some("mysql://x".into()), log_format: Some("xml".into()), ..Overrides::default() };
+        let bad = Overrides {
+            listen: Some("nowhere".into()),
+            database_url: Some("mysql://x".into()),
+            log_format: Some("xml".into()),
+            ..Overrides::default()
+        };
         let errs = Config::load_from(None, &bad, env(&[])).unwrap_err();
         assert_eq!(errs.len(), 3, "{errs:?}");
         assert!(errs[0].contains("listen"));
@@ -324,13 +433,24 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("prosa-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("prosa.toml");
-        std::fs::write(&f, "listen = \"0.0.0.0:9000\"\n[outbox]\nmax_attempts = 3\n").unwrap();
+        std::fs::write(
+            &f,
+            "listen = \"0.0.0.0:9000\"\n[outbox]\nmax_attempts = 3\n",
+        )
+        .unwrap();
         let c = Config::load_from(Some(&f), &Overrides::default(), env(&[])).unwrap();
         assert_eq!(c.listen, "0.0.0.0:9000");
         assert_eq!(c.outbox.max_attempts, 3);
         std::fs::write(&f, "lisen = 1\n").unwrap();
         let errs = Config::load_from(Some(&f), &Overrides::default(), env(&[])).unwrap_err();
         assert!(errs[0].contains("lisen"), "{errs:?}");
-        assert!(Config::load_from(Some(&dir.join("nope.toml")), &Overrides::default(), env(&[])).is_err());
+        assert!(
+            Config::load_from(
+                Some(&dir.join("nope.toml")),
+                &Overrides::default(),
+                env(&[])
+            )
+            .is_err()
+        );
     }
 }

@@ -37,7 +37,14 @@ pub struct MessageDto {
 
 impl From<&Message> for MessageDto {
     fn from(m: &Message) -> MessageDto {
-        let MessageContent { text, options, selected_option, attachments, unsupported, .. } = m.content.clone();
+        let MessageContent {
+            text,
+            options,
+            selected_option,
+            attachments,
+            unsupported,
+            ..
+        } = m.content.clone();
         MessageDto {
             id: m.id.0.to_string(),
             conversation_id: m.conversation_id.0.to_string(),
@@ -124,15 +131,39 @@ pub struct ChannelDto {
 }
 
 /// Setting names that hold secrets: never returned, only a masked hint.
-pub const SECRET_SETTINGS: &[&str] = &["secret", "token", "access_token", "app_secret", "verify_token", "api_key", "app_password", "password", "bot_token"];
+pub const SECRET_SETTINGS: &[&str] = &[
+    "secret",
+    "token",
+    "access_token",
+    "app_secret",
+    "verify_token",
+    "api_key",
+    "app_password",
+    "password",
+    "bot_token",
+];
 
 pub fn masked_settings(settings: &serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
     let mut out = serde_json::Map::new();
     if let serde_json::Value::Object(map) = settings {
         for (k, v) in map {
             if SECRET_SETTINGS.contains(&k.as_str()) {
-                let hint = v.as_str().map(|s| format!("…{}", s.chars().rev().take(2).collect::<Vec<_>>().into_iter().rev().collect::<String>()));
-                out.insert(format!("{k}_set"), serde_json::json!(v.as_str().is_some_and(|s| !s.is_empty())));
+                let hint = v.as_str().map(|s| {
+                    format!(
+                        "…{}",
+                        s.chars()
+                            .rev()
+                            .take(2)
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .rev()
+                            .collect::<String>()
+                    )
+                });
+                out.insert(
+                    format!("{k}_set"),
+                    serde_json::json!(v.as_str().is_some_and(|s| !s.is_empty())),
+                );
                 if let Some(h) = hint
                     && v.as_str().is_some_and(|s| s.len() >= 12)
                 {
@@ -150,11 +181,19 @@ pub fn inbox_dto(inbox: &Inbox, public_base: &str) -> InboxDto {
     InboxDto {
         id: inbox.id.0.to_string(),
         name: inbox.name.clone(),
-        channel: ChannelDto { kind: inbox.kind.as_str().to_owned(), settings: masked_settings(&inbox.settings) },
+        channel: ChannelDto {
+            kind: inbox.kind.as_str().to_owned(),
+            settings: masked_settings(&inbox.settings),
+        },
         team_id: inbox.team_id.map(|t| t.0.to_string()),
         bot_enabled: inbox.bot_enabled,
         active: inbox.active,
-        webhook_url: format!("{}/webhooks/{}/{}", public_base.trim_end_matches('/'), webhook_segment(inbox.kind), inbox.id.0),
+        webhook_url: format!(
+            "{}/webhooks/{}/{}",
+            public_base.trim_end_matches('/'),
+            webhook_segment(inbox.kind),
+            inbox.id.0
+        ),
         created_at: inbox.created_at,
     }
 }
@@ -191,7 +230,11 @@ impl From<&Contact> for ContactDto {
             name: c.name.clone(),
             phone: c.phone.clone(),
             email: c.email.clone(),
-            document: c.document.as_deref().map(|d| prosa_br::Document::parse(d).map(|d| d.masked()).unwrap_or_else(|_| "***".into())),
+            document: c.document.as_deref().map(|d| {
+                prosa_br::Document::parse(d)
+                    .map(|d| d.masked())
+                    .unwrap_or_else(|_| "***".into())
+            }),
             created_at: c.created_at,
         }
     }

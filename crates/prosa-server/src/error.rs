@@ -31,7 +31,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError::Invalid { field: field.into(), message: message.into() }
+        ApiError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -77,7 +80,8 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (status, Json(body)).into_response();
         if matches!(self, ApiError::Unavailable) {
-            resp.headers_mut().insert("retry-after", http::HeaderValue::from_static("5"));
+            resp.headers_mut()
+                .insert("retry-after", http::HeaderValue::from_static("5"));
         }
         resp
     }

@@ -58,25 +58,36 @@ pub async fn frame_for(store: &Store, event: StoredEvent) -> Frame {
         body["conversation_id"] = json!(c.0.to_string());
     }
     match &event.event {
-        DomainEvent::MessageCreated { message_id, .. } | DomainEvent::MessageStatusChanged { message_id, .. } => {
+        DomainEvent::MessageCreated { message_id, .. }
+        | DomainEvent::MessageStatusChanged { message_id, .. } => {
             if let Ok(m) = store.message_by_id(*message_id).await {
                 body["message"] = json!(MessageDto::from(&m));
             }
         }
-        DomainEvent::ConversationCreated { conversation_id } | DomainEvent::ConversationUpdated { conversation_id } => {
+        DomainEvent::ConversationCreated { conversation_id }
+        | DomainEvent::ConversationUpdated { conversation_id } => {
             if let Ok(c) = store.conversation_by_id(*conversation_id).await {
                 body["conversation"] = json!(ConversationDto::from(&c));
             }
         }
-        DomainEvent::NotificationCreated { notification_id, .. } => body["notification_id"] = json!(notification_id.0.to_string()),
+        DomainEvent::NotificationCreated {
+            notification_id, ..
+        } => body["notification_id"] = json!(notification_id.0.to_string()),
         DomainEvent::UserUpdated { user_id } => body["user_id"] = json!(user_id.0.to_string()),
         DomainEvent::Typing { author, .. } => body["author"] = json!(author),
     }
-    Frame { text: body.to_string(), event }
+    Frame {
+        text: body.to_string(),
+        event,
+    }
 }
 
 /// Follows the event log from its current end and broadcasts each event once.
-pub async fn run_reader(store: Store, hub: EventHub, shutdown: crate::state::tokio_util_shutdown::Shutdown) {
+pub async fn run_reader(
+    store: Store,
+    hub: EventHub,
+    shutdown: crate::state::tokio_util_shutdown::Shutdown,
+) {
     let mut cursor = loop {
         match store.last_event_id().await {
             Ok(id) => break id,
@@ -114,7 +125,9 @@ pub async fn run_reader(store: Store, hub: EventHub, shutdown: crate::state::tok
 
 /// On PostgreSQL, turns NOTIFY from any instance into this instance's wake-ups.
 pub async fn run_pg_listener(store: Store, shutdown: crate::state::tokio_util_shutdown::Shutdown) {
-    let Some(pool) = store.pg_pool().cloned() else { return };
+    let Some(pool) = store.pg_pool().cloned() else {
+        return;
+    };
     loop {
         let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(l) => l,
@@ -126,7 +139,10 @@ pub async fn run_pg_listener(store: Store, shutdown: crate::state::tokio_util_sh
                 }
             }
         };
-        if let Err(e) = listener.listen_all(["prosa_events", "prosa_outbox", "prosa_inbound"]).await {
+        if let Err(e) = listener
+            .listen_all(["prosa_events", "prosa_outbox", "prosa_inbound"])
+            .await
+        {
             tracing::warn!(error = %e, "LISTEN failed; retrying");
             continue;
         }
@@ -155,7 +171,12 @@ pub async fn run_pg_listener(store: Store, shutdown: crate::state::tokio_util_sh
 }
 
 /// Events after `cursor` the viewer may see, for a client catching up.
-pub async fn catch_up(store: &Store, cursor: EventId, viewer: &Viewer, limit: i64) -> prosa_storage::Result<Vec<Frame>> {
+pub async fn catch_up(
+    store: &Store,
+    cursor: EventId,
+    viewer: &Viewer,
+    limit: i64,
+) -> prosa_storage::Result<Vec<Frame>> {
     let events = store.events_after(cursor, limit).await?;
     let mut out = Vec::with_capacity(events.len());
     for e in events {
@@ -164,7 +185,10 @@ pub async fn catch_up(store: &Store, cursor: EventId, viewer: &Viewer, limit: i6
             out.push(f);
         } else {
             // Keep the cursor moving for the client: an empty frame with only the id.
-            out.push(Frame { text: json!({"v": 1, "id": f.event.id.0, "type": "skip"}).to_string(), event: f.event });
+            out.push(Frame {
+                text: json!({"v": 1, "id": f.event.id.0, "type": "skip"}).to_string(),
+                event: f.event,
+            });
         }
     }
     Ok(out)

@@ -4,10 +4,12 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod hub;
 pub mod metrics;
+pub mod pages;
 pub mod state;
 pub mod webhook;
 pub mod workers;
@@ -33,12 +35,28 @@ use utoipa::OpenApi;
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let mut options = StoreOptions::new(&config.database_url);
     options.sqlite_durability = config.sqlite_durability;
-    Store::open(&options).await.with_context(|| format!("opening database {}", config::mask_url(&config.database_url)))
+    Store::open(&options).await.with_context(|| {
+        format!(
+            "opening database {}",
+            config::mask_url(&config.database_url)
+        )
+    })
 }
 
 /// Builds the shared state.
-pub fn app_state(config: Config, store: Store) -> anyhow::Result<AppState> {
-    let egress = EgressPolicy { allowed_private_hosts: config.egress.allowed_private_hosts.clone() };
+pub async fn app_state(config: Config, store: Store) -> anyhow::Result<AppState> {
+    let erp_config = config
+        .erp_config()
+        .map_err(|e| anyhow::anyhow!("erp: {e}"))?;
+    let erp = prosa_erp::build_erp(
+        &erp_config,
+        Some(Arc::new(demo::SettingsDemoStore(store.clone()))),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("starting the ERP connection: {e}"))?;
+    let egress = EgressPolicy {
+        allowed_private_hosts: config.egress.allowed_private_hosts.clone(),
+    };
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
@@ -53,6 +71,7 @@ pub fn app_state(config: Config, store: Store) -> anyhow::Result<AppState> {
         metrics: Arc::new(metrics::Metrics::default()),
         http,
         channels: Arc::new(Channels::new(egress)),
+        erp,
         shutdown: state::tokio_util_shutdown::Shutdown::default(),
     })
 }
@@ -76,7 +95,13 @@ async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(n) = state.store.count_pending_inbound().await {
         state.metrics.inbound_pending.set(n);
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -91,7 +116,10 @@ pub fn router(state: AppState) -> Router {
         .route("/inboxes/{id}", get(api::inbox_get).put(api::inbox_update))
         .route("/conversations", get(api::conversation_list))
         .route("/conversations/{id}", get(api::conversation_get))
-        .route("/conversations/{id}/messages", get(api::message_list).post(api::message_create))
+        .route(
+            "/conversations/{id}/messages",
+            get(api::message_list).post(api::message_create),
+        )
         .route("/contacts", get(api::contact_list))
         .route("/contacts/{id}", get(api::contact_get))
         .route("/users", get(api::user_list).post(api::user_create))
@@ -100,10 +128,17 @@ pub fn router(state: AppState) -> Router {
         .route("/outbox", get(api::outbox_list))
         .route("/tokens", post(api::token_create))
         .route("/audit", get(api::audit_list))
-        .route("/session", post(api::session_create).delete(api::session_delete))
+        .route(
+            "/session",
+            post(api::session_create).delete(api::session_delete),
+        )
         .route("/ws", get(ws::upgrade))
         .route("/openapi.json", get(openapi));
     Router::new()
+        .route("/", get(pages::index))
+        .route("/login", get(pages::login_form).post(pages::login_submit))
+        .route("/logout", post(pages::logout))
+        .route("/assets/{hash}/{name}", get(pages::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
@@ -123,19 +158,30 @@ pub fn router(state: AppState) -> Router {
 
 /// Creates the first administrator when there is no user: from `admin_email`/`admin_password`
 /// or with a random password. Returns the credentials to print once.
-pub async fn bootstrap_admin(config: &Config, store: &Store) -> anyhow::Result<Option<(String, Option<String>)>> {
+pub async fn bootstrap_admin(
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<Option<(String, Option<String>)>> {
     use secrecy::ExposeSecret;
     if store.count_users().await? > 0 {
         return Ok(None);
     }
-    let email = config.admin_email.clone().unwrap_or_else(|| "admin@prosa.local".to_owned());
+    let email = config
+        .admin_email
+        .clone()
+        .unwrap_or_else(|| "admin@prosa.local".to_owned());
     let (password, generated) = match &config.admin_password {
         Some(p) => (p.expose_secret().to_owned(), false),
         None => (auth::random_password(), true),
     };
     let hash = auth::hash_password(&password)?;
     let id = store
-        .create_user(&prosa_storage::users::NewUser { email: email.clone(), name: "Administrador".into(), password_hash: hash, role: prosa_domain::model::Role::Admin })
+        .create_user(&prosa_storage::users::NewUser {
+            email: email.clone(),
+            name: "Administrador".into(),
+            password_hash: hash,
+            role: prosa_domain::model::Role::Admin,
+        })
         .await?;
     store
         .record_audit(&prosa_storage::AuditEntry {
@@ -159,24 +205,40 @@ pub struct Running {
 /// Binds, starts the workers and serves until the shutdown signal.
 pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     let addr = config.listen_addr();
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
     let bound = listener.local_addr()?;
-    let state = app_state(config, store)?;
+    let state = app_state(config, store).await?;
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(hub::run_reader(state.store.clone(), state.hub.clone(), state.shutdown.clone()));
-    tasks.spawn(hub::run_pg_listener(state.store.clone(), state.shutdown.clone()));
+    tasks.spawn(hub::run_reader(
+        state.store.clone(),
+        state.hub.clone(),
+        state.shutdown.clone(),
+    ));
+    tasks.spawn(hub::run_pg_listener(
+        state.store.clone(),
+        state.shutdown.clone(),
+    ));
     tasks.spawn(workers::run_inbound(state.clone()));
     tasks.spawn(workers::run_outbox(state.clone()));
     let app = router(state.clone());
     let shutdown = state.shutdown.clone();
     let handle = tokio::spawn(async move {
-        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { shutdown.wait().await });
+        let server = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.wait().await });
         let result = server.await.context("serving HTTP");
         while tasks.join_next().await.is_some() {}
         result
     });
-    Ok(Running { addr: bound, state, handle })
+    Ok(Running {
+        addr: bound,
+        state,
+        handle,
+    })
 }
 
 impl Running {

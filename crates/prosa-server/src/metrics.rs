@@ -49,21 +49,71 @@ impl Default for Metrics {
             outbox_dead: Gauge::default(),
             inbound_pending: Gauge::default(),
             ws_clients: Gauge::default(),
-            webhook_latency: Histogram::new([0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            webhook_latency: Histogram::new([
+                0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
             registry: Registry::default(),
         };
-        registry.register("messages_in", "Inbound messages stored", m.messages_in.clone());
-        registry.register("messages_out", "Outbound messages accepted by the provider", m.messages_out.clone());
-        registry.register("inbound_duplicates", "Inbound deliveries already stored (provider retries)", m.duplicates.clone());
-        registry.register("webhook_rejected", "Inbound requests refused (signature, body)", m.webhook_rejected.clone());
-        registry.register("send_failures", "Failed send attempts by reason", m.send_failures.clone());
-        registry.register("outbox_retries", "Send attempts scheduled again", m.outbox_retries.clone());
-        registry.register("dead_letters", "Outbox items given up on", m.dead_letters.clone());
-        registry.register("outbox_depth", "Outbox items pending or in flight", m.outbox_depth.clone());
-        registry.register("outbox_dead", "Outbox items in the dead-letter state", m.outbox_dead.clone());
-        registry.register("inbound_pending", "Stored inbound items not processed yet", m.inbound_pending.clone());
-        registry.register("ws_clients", "Connected panel WebSocket clients", m.ws_clients.clone());
-        registry.register("webhook_latency_seconds", "Time from request to acknowledgement", m.webhook_latency.clone());
+        registry.register(
+            "messages_in",
+            "Inbound messages stored",
+            m.messages_in.clone(),
+        );
+        registry.register(
+            "messages_out",
+            "Outbound messages accepted by the provider",
+            m.messages_out.clone(),
+        );
+        registry.register(
+            "inbound_duplicates",
+            "Inbound deliveries already stored (provider retries)",
+            m.duplicates.clone(),
+        );
+        registry.register(
+            "webhook_rejected",
+            "Inbound requests refused (signature, body)",
+            m.webhook_rejected.clone(),
+        );
+        registry.register(
+            "send_failures",
+            "Failed send attempts by reason",
+            m.send_failures.clone(),
+        );
+        registry.register(
+            "outbox_retries",
+            "Send attempts scheduled again",
+            m.outbox_retries.clone(),
+        );
+        registry.register(
+            "dead_letters",
+            "Outbox items given up on",
+            m.dead_letters.clone(),
+        );
+        registry.register(
+            "outbox_depth",
+            "Outbox items pending or in flight",
+            m.outbox_depth.clone(),
+        );
+        registry.register(
+            "outbox_dead",
+            "Outbox items in the dead-letter state",
+            m.outbox_dead.clone(),
+        );
+        registry.register(
+            "inbound_pending",
+            "Stored inbound items not processed yet",
+            m.inbound_pending.clone(),
+        );
+        registry.register(
+            "ws_clients",
+            "Connected panel WebSocket clients",
+            m.ws_clients.clone(),
+        );
+        registry.register(
+            "webhook_latency_seconds",
+            "Time from request to acknowledgement",
+            m.webhook_latency.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
@@ -71,11 +121,14 @@ impl Default for Metrics {
 impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("invariant: writing to a String");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("invariant: writing to a String");
         out
     }
 
     pub fn channel(kind: prosa_domain::model::ChannelKind) -> ChannelLabel {
-        ChannelLabel { channel: kind.as_str().to_owned() }
+        ChannelLabel {
+            channel: kind.as_str().to_owned(),
+        }
     }
 }

@@ -18,6 +18,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub http: reqwest::Client,
     pub channels: Arc<Channels>,
+    /// The ISP's management system (demo, MK or IXC), with timeouts and a circuit breaker.
+    pub erp: Arc<dyn prosa_erp::Erp>,
     pub shutdown: tokio_util_shutdown::Shutdown,
 }
 
@@ -29,7 +31,10 @@ pub struct Channels {
 impl Channels {
     pub fn new(egress: EgressPolicy) -> Channels {
         let mut adapters: HashMap<ChannelKind, Arc<dyn ChannelAdapter>> = HashMap::new();
-        adapters.insert(ChannelKind::Api, Arc::new(prosa_channel::api::ApiChannel { egress }));
+        adapters.insert(
+            ChannelKind::Api,
+            Arc::new(prosa_channel::api::ApiChannel { egress }),
+        );
         Channels { adapters }
     }
 
@@ -57,7 +62,10 @@ pub mod tokio_util_shutdown {
     impl Default for Shutdown {
         fn default() -> Shutdown {
             let (tx, rx) = watch::channel(false);
-            Shutdown { tx: std::sync::Arc::new(tx), rx }
+            Shutdown {
+                tx: std::sync::Arc::new(tx),
+                rx,
+            }
         }
     }
 

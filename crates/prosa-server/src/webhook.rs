@@ -14,7 +14,11 @@ use prosa_storage::inbound::{NewInbound, Stored};
 use serde_json::json;
 use std::time::Instant;
 
-async fn inbox_for(state: &AppState, kind_segment: &str, inbox_id: &str) -> Result<prosa_domain::model::Inbox, ApiError> {
+async fn inbox_for(
+    state: &AppState,
+    kind_segment: &str,
+    inbox_id: &str,
+) -> Result<prosa_domain::model::Inbox, ApiError> {
     let id: i64 = inbox_id.parse().map_err(|_| ApiError::NotFound)?;
     let inbox = state.store.inbox_by_id(InboxId(id)).await?;
     if crate::dto::webhook_segment(inbox.kind) != kind_segment || !inbox.active {
@@ -34,14 +38,30 @@ pub async fn receive(
     let started = Instant::now();
     let inbox = inbox_for(&state, &kind, &inbox_id).await?;
     let label = crate::metrics::Metrics::channel(inbox.kind);
-    let adapter = state.channels.get(inbox.kind).ok_or(ApiError::NotFound)?.clone();
-    let request = InboundRequest { headers: &headers, query: query.as_deref(), body: &body };
+    let adapter = state
+        .channels
+        .get(inbox.kind)
+        .ok_or(ApiError::NotFound)?
+        .clone();
+    let request = InboundRequest {
+        headers: &headers,
+        query: query.as_deref(),
+        body: &body,
+    };
     if let Err(e) = adapter.verify(&inbox.settings, &request).await {
         state.metrics.webhook_rejected.get_or_create(&label).inc();
         tracing::info!(inbox_id = inbox.id.0, reason = %e, "webhook refused");
         return Ok(match e {
-            VerifyError::Misconfigured(_) => (StatusCode::FORBIDDEN, Json(json!({"error": "forbidden", "message": e.to_string()}))).into_response(),
-            _ => (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized", "message": e.to_string()}))).into_response(),
+            VerifyError::Misconfigured(_) => (
+                StatusCode::FORBIDDEN,
+                Json(json!({"error": "forbidden", "message": e.to_string()})),
+            )
+                .into_response(),
+            _ => (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"error": "unauthorized", "message": e.to_string()})),
+            )
+                .into_response(),
         });
     }
     let items = adapter.parse(&inbox.settings, &request).map_err(|e| {
@@ -49,17 +69,41 @@ pub async fn receive(
         ApiError::invalid(e.field, e.problem)
     })?;
     let raw = String::from_utf8_lossy(&body);
-    let serialized: Vec<(String, String)> =
-        items.iter().map(|i| (i.dedupe_key(), serde_json::to_string(i).expect("invariant: items serialize"))).collect();
-    let new: Vec<NewInbound<'_>> = serialized.iter().map(|(k, item)| NewInbound { dedupe_key: k, item, raw: &raw }).collect();
+    let serialized: Vec<(String, String)> = items
+        .iter()
+        .map(|i| {
+            (
+                i.dedupe_key(),
+                serde_json::to_string(i).expect("invariant: items serialize"),
+            )
+        })
+        .collect();
+    let new: Vec<NewInbound<'_>> = serialized
+        .iter()
+        .map(|(k, item)| NewInbound {
+            dedupe_key: k,
+            item,
+            raw: &raw,
+        })
+        .collect();
     if !new.is_empty() {
         let stored = state.store.store_inbound(inbox.id, &new).await?;
-        let dups = stored.iter().filter(|s| matches!(s, Stored::Duplicate)).count();
+        let dups = stored
+            .iter()
+            .filter(|s| matches!(s, Stored::Duplicate))
+            .count();
         if dups > 0 {
-            state.metrics.duplicates.get_or_create(&label).inc_by(dups as u64);
+            state
+                .metrics
+                .duplicates
+                .get_or_create(&label)
+                .inc_by(dups as u64);
         }
     }
-    state.metrics.webhook_latency.observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .webhook_latency
+        .observe(started.elapsed().as_secs_f64());
     Ok(match inbox.kind {
         ChannelKind::Api => Json(json!({"status": "accepted"})).into_response(),
         _ => (StatusCode::OK, adapter.ack_body()).into_response(),

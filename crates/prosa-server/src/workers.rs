@@ -28,7 +28,11 @@ pub async fn run_inbound(state: AppState) {
             if let Err(e) = process_inbound(&state, &item).await {
                 let give_up = item.attempts + 1 >= INBOUND_MAX_ATTEMPTS;
                 tracing::warn!(inbound_event_id = item.id.0, error = %e, give_up, "processing inbound item failed");
-                if let Err(e) = state.store.fail_inbound(item.id, &format!("{e:#}"), give_up).await {
+                if let Err(e) = state
+                    .store
+                    .fail_inbound(item.id, &format!("{e:#}"), give_up)
+                    .await
+                {
                     tracing::warn!(error = %e, "recording inbound failure");
                 }
             }
@@ -50,8 +54,15 @@ pub async fn run_inbound(state: AppState) {
 /// Where a new conversation of this inbox starts.
 pub fn routing_for(inbox: &Inbox) -> Routing {
     // The bot serves first when it is enabled on the inbox; otherwise the human queue.
-    let status = if inbox.bot_enabled { ConversationStatus::Bot } else { ConversationStatus::Waiting };
-    Routing { status, team_id: inbox.team_id }
+    let status = if inbox.bot_enabled {
+        ConversationStatus::Bot
+    } else {
+        ConversationStatus::Waiting
+    };
+    Routing {
+        status,
+        team_id: inbox.team_id,
+    }
 }
 
 async fn process_inbound(state: &AppState, pending: &PendingInbound) -> anyhow::Result<()> {
@@ -68,13 +79,29 @@ async fn process_inbound(state: &AppState, pending: &PendingInbound) -> anyhow::
                 content: m.content,
                 sent_at: m.sent_at.unwrap_or_else(Timestamp::now),
             };
-            let processed = state.store.process_incoming_message(pending.id, inbox.id, &incoming, routing_for(&inbox)).await?;
+            let processed = state
+                .store
+                .process_incoming_message(pending.id, inbox.id, &incoming, routing_for(&inbox))
+                .await?;
             if matches!(processed, prosa_storage::inbound::Processed::Message { .. }) {
-                state.metrics.messages_in.get_or_create(&crate::metrics::Metrics::channel(inbox.kind)).inc();
+                state
+                    .metrics
+                    .messages_in
+                    .get_or_create(&crate::metrics::Metrics::channel(inbox.kind))
+                    .inc();
             }
         }
         InboundItem::Status(s) => {
-            state.store.process_status_update(pending.id, inbox.id, &s.provider_message_id, s.status, s.error.as_deref()).await?;
+            state
+                .store
+                .process_status_update(
+                    pending.id,
+                    inbox.id,
+                    &s.provider_message_id,
+                    s.status,
+                    s.error.as_deref(),
+                )
+                .await?;
         }
     }
     Ok(())
@@ -82,9 +109,17 @@ async fn process_inbound(state: &AppState, pending: &PendingInbound) -> anyhow::
 
 /// The delay before attempt `attempts + 1`: exponential from the base, capped, with ±20%
 /// jitter; a provider's retry-after is honoured when longer.
-pub fn backoff(config: &crate::config::OutboxConfig, attempts: i64, retry_after: Option<Duration>, jitter: f64) -> Duration {
+pub fn backoff(
+    config: &crate::config::OutboxConfig,
+    attempts: i64,
+    retry_after: Option<Duration>,
+    jitter: f64,
+) -> Duration {
     let exp = attempts.clamp(1, 30) as u32 - 1;
-    let base = config.base_delay_ms.saturating_mul(1u64 << exp.min(20)).min(config.max_delay_ms);
+    let base = config
+        .base_delay_ms
+        .saturating_mul(1u64 << exp.min(20))
+        .min(config.max_delay_ms);
     let jittered = (base as f64 * (0.8 + 0.4 * jitter.clamp(0.0, 1.0))) as u64;
     let d = Duration::from_millis(jittered.max(1));
     match retry_after {
@@ -100,7 +135,11 @@ pub async fn run_outbox(state: AppState) {
     loop {
         let free = config.concurrency.saturating_sub(running.len());
         if free > 0 && !state.shutdown.is_triggered() {
-            match state.store.claim_outbox(Timestamp::now(), lease, free as i64).await {
+            match state
+                .store
+                .claim_outbox(Timestamp::now(), lease, free as i64)
+                .await
+            {
                 Ok(jobs) => {
                     let claimed = jobs.len();
                     for job in jobs {
@@ -156,7 +195,10 @@ async fn try_deliver(state: &AppState, job: &OutboxJob) -> anyhow::Result<()> {
     let target = state.store.delivery_target(message.conversation_id).await?;
     let label = crate::metrics::Metrics::channel(target.kind);
     let Some(adapter) = state.channels.get(target.kind) else {
-        state.store.dead_letter_outbox(job, &format!("no adapter for channel {}", target.kind)).await?;
+        state
+            .store
+            .dead_letter_outbox(job, &format!("no adapter for channel {}", target.kind))
+            .await?;
         state.metrics.dead_letters.inc();
         return Ok(());
     };
@@ -169,34 +211,60 @@ async fn try_deliver(state: &AppState, job: &OutboxJob) -> anyhow::Result<()> {
         from_human: message.author_kind == prosa_domain::model::AuthorKind::Agent,
         last_incoming_at: target.last_incoming_at,
     };
-    let ctx = SendContext { http: state.http.clone(), settings: target.settings.clone() };
+    let ctx = SendContext {
+        http: state.http.clone(),
+        settings: target.settings.clone(),
+    };
     let timeout = Duration::from_millis(state.config.outbox.send_timeout_ms);
     let result = match tokio::time::timeout(timeout, adapter.send(&ctx, &outbound)).await {
         Ok(r) => r,
-        Err(_) => Err(SendError::RetryLater { retry_after: None, detail: "timeout".into() }),
+        Err(_) => Err(SendError::RetryLater {
+            retry_after: None,
+            detail: "timeout".into(),
+        }),
     };
     match result {
         Ok(receipt) => {
-            state.store.complete_outbox(job, receipt.provider_message_id.as_deref()).await?;
+            state
+                .store
+                .complete_outbox(job, receipt.provider_message_id.as_deref())
+                .await?;
             state.metrics.messages_out.get_or_create(&label).inc();
         }
         Err(e) => {
-            state.metrics.send_failures.get_or_create(&crate::metrics::SendFailureLabel { channel: label.channel.clone(), reason: e.label().into() }).inc();
+            state
+                .metrics
+                .send_failures
+                .get_or_create(&crate::metrics::SendFailureLabel {
+                    channel: label.channel.clone(),
+                    reason: e.label().into(),
+                })
+                .inc();
             let max = i64::from(state.config.outbox.max_attempts);
             if e.is_retryable() && job.attempts < max {
                 let retry_after = match &e {
                     SendError::RetryLater { retry_after, .. } => *retry_after,
                     _ => None,
                 };
-                let delay = backoff(&state.config.outbox, job.attempts, retry_after, rand::random::<f64>());
-                let next = Timestamp::now() + jiff::SignedDuration::try_from(delay).unwrap_or(jiff::SignedDuration::from_secs(60));
+                let delay = backoff(
+                    &state.config.outbox,
+                    job.attempts,
+                    retry_after,
+                    rand::random::<f64>(),
+                );
+                let next = Timestamp::now()
+                    + jiff::SignedDuration::try_from(delay)
+                        .unwrap_or(jiff::SignedDuration::from_secs(60));
                 tracing::info!(outbox_id = job.id.0, attempts = job.attempts, delay_ms = delay.as_millis() as u64, error = %e, "send failed; will retry");
                 state.store.retry_outbox(job, next, &e.to_string()).await?;
                 state.metrics.outbox_retries.inc();
             } else {
                 tracing::warn!(outbox_id = job.id.0, attempts = job.attempts, error = %e, "send failed; dead letter");
                 state.store.dead_letter_outbox(job, &e.to_string()).await?;
-                state.store.record_inbox_error(target.inbox_id, &e.to_string()).await?;
+                state
+                    .store
+                    .record_inbox_error(target.inbox_id, &e.to_string())
+                    .await?;
                 state.metrics.dead_letters.inc();
             }
         }
@@ -210,15 +278,36 @@ mod tests {
 
     #[test]
     fn backoff_grows_caps_and_honours_retry_after() {
-        let c = crate::config::OutboxConfig { base_delay_ms: 1000, max_delay_ms: 60_000, ..Default::default() };
+        let c = crate::config::OutboxConfig {
+            base_delay_ms: 1000,
+            max_delay_ms: 60_000,
+            ..Default::default()
+        };
         let mid = 0.5; // no jitter at the middle
-        let cases = [(1, 1000), (2, 2000), (3, 4000), (6, 32_000), (7, 60_000), (30, 60_000)];
+        let cases = [
+            (1, 1000),
+            (2, 2000),
+            (3, 4000),
+            (6, 32_000),
+            (7, 60_000),
+            (30, 60_000),
+        ];
         for (attempts, want) in cases {
-            assert_eq!(backoff(&c, attempts, None, mid).as_millis() as u64, want, "attempt {attempts}");
+            assert_eq!(
+                backoff(&c, attempts, None, mid).as_millis() as u64,
+                want,
+                "attempt {attempts}"
+            );
         }
         assert_eq!(backoff(&c, 1, None, 0.0).as_millis(), 800);
         assert_eq!(backoff(&c, 1, None, 1.0).as_millis(), 1200);
-        assert_eq!(backoff(&c, 1, Some(Duration::from_secs(30)), mid), Duration::from_secs(30));
-        assert_eq!(backoff(&c, 7, Some(Duration::from_secs(1)), mid), Duration::from_secs(60));
+        assert_eq!(
+            backoff(&c, 1, Some(Duration::from_secs(30)), mid),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            backoff(&c, 7, Some(Duration::from_secs(1)), mid),
+            Duration::from_secs(60)
+        );
     }
 }

@@ -30,20 +30,33 @@ pub async fn upgrade(
 ) -> Result<Response, ApiError> {
     // A browser page from another site must not ride the session cookie.
     if let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) {
-        let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let host = headers
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if origin.split("://").nth(1) != Some(host) {
             return Err(ApiError::Forbidden);
         }
     }
     let viewer = who.viewer(state.config.team_visibility);
-    Ok(ws.max_message_size(64 * 1024).on_upgrade(move |socket| serve(state, viewer, q.since.map(EventId), socket)))
+    Ok(ws
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| serve(state, viewer, q.since.map(EventId), socket)))
 }
 
 async fn send(socket: &mut WebSocket, text: &str) -> bool {
-    socket.send(Message::Text(text.to_owned().into())).await.is_ok()
+    socket
+        .send(Message::Text(text.to_owned().into()))
+        .await
+        .is_ok()
 }
 
-async fn send_catch_up(state: &AppState, socket: &mut WebSocket, viewer: &Viewer, cursor: &mut EventId) -> bool {
+async fn send_catch_up(
+    state: &AppState,
+    socket: &mut WebSocket,
+    viewer: &Viewer,
+    cursor: &mut EventId,
+) -> bool {
     loop {
         let frames: Vec<Frame> = match catch_up(&state.store, *cursor, viewer, 500).await {
             Ok(f) => f,
@@ -79,7 +92,11 @@ async fn serve(state: AppState, viewer: Viewer, since: Option<EventId>, mut sock
         None => state.store.last_event_id().await.unwrap_or(EventId(0)),
     };
     let ok = send_catch_up(&state, &mut socket, &viewer, &mut cursor).await
-        && send(&mut socket, &json!({"v": 1, "type": "hello", "cursor": cursor.0}).to_string()).await;
+        && send(
+            &mut socket,
+            &json!({"v": 1, "type": "hello", "cursor": cursor.0}).to_string(),
+        )
+        .await;
     if ok {
         loop {
             tokio::select! {

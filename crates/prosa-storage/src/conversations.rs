@@ -11,11 +11,12 @@ use prosa_domain::*;
 /// The event scope of a conversation, read inside a transaction.
 macro_rules! scope_of {
     ($tx:ident, $conversation_id:expr) => {{
-        let row: Option<(String, Option<i64>, Option<i64>)> =
-            sqlx::query_as("SELECT status, assignee_id, team_id FROM conversation WHERE conversation_id = $1")
-                .bind($conversation_id)
-                .fetch_optional(&mut *$tx)
-                .await?;
+        let row: Option<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT status, assignee_id, team_id FROM conversation WHERE conversation_id = $1",
+        )
+        .bind($conversation_id)
+        .fetch_optional(&mut *$tx)
+        .await?;
         match row {
             None => $crate::events::EventScope::default(),
             Some((status, assignee, team)) => $crate::events::EventScope {
@@ -68,18 +69,26 @@ pub struct DeliveryTarget {
 
 impl Store {
     pub async fn conversation_by_id(&self, id: ConversationId) -> Result<Conversation> {
-        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversation WHERE conversation_id = $1");
+        let sql =
+            format!("SELECT {CONVERSATION_COLUMNS} FROM conversation WHERE conversation_id = $1");
         let row: ConversationRow = on_read!(self, pool => { sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_one(pool).await? });
         row.try_into()
     }
 
-    pub async fn list_conversations(&self, filter: &ConversationFilter) -> Result<Vec<Conversation>> {
+    pub async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+    ) -> Result<Vec<Conversation>> {
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversation WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR inbox_id = $2) \
              AND ($3 IS NULL OR assignee_id = $3) AND ($4 IS NULL OR team_id = $4) AND ($5 IS NULL OR contact_id = $5) \
              AND ($6 IS NULL OR conversation_id < $6) ORDER BY conversation_id DESC LIMIT $7"
         );
-        let limit = if filter.limit <= 0 { 50 } else { filter.limit.min(500) };
+        let limit = if filter.limit <= 0 {
+            50
+        } else {
+            filter.limit.min(500)
+        };
         let rows: Vec<ConversationRow> = on_read!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(filter.status.map(|s| s.as_str()))
@@ -100,8 +109,14 @@ impl Store {
         Ok(row.into())
     }
 
-    pub async fn list_contacts(&self, before: Option<ContactId>, limit: i64) -> Result<Vec<Contact>> {
-        let sql = format!("SELECT {CONTACT_COLUMNS} FROM contact WHERE ($1 IS NULL OR contact_id < $1) ORDER BY contact_id DESC LIMIT $2");
+    pub async fn list_contacts(
+        &self,
+        before: Option<ContactId>,
+        limit: i64,
+    ) -> Result<Vec<Contact>> {
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contact WHERE ($1 IS NULL OR contact_id < $1) ORDER BY contact_id DESC LIMIT $2"
+        );
         let rows: Vec<ContactRow> = on_read!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(before.map(|c| c.0)).bind(limit.clamp(1, 500)).fetch_all(pool).await?
         });
@@ -110,17 +125,24 @@ impl Store {
 
     /// Messages of a conversation in order. `before` pages backwards (newest page first, each
     /// page in ascending order); `after` reads what came since.
-    pub async fn list_messages(&self, conversation: ConversationId, before: Option<MessageId>, after: Option<MessageId>, limit: i64) -> Result<Vec<Message>> {
+    pub async fn list_messages(
+        &self,
+        conversation: ConversationId,
+        before: Option<MessageId>,
+        after: Option<MessageId>,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
         let limit = limit.clamp(1, 500);
         let rows: Vec<MessageRow> = if let Some(after) = after {
-            let sql = format!("SELECT {MESSAGE_COLUMNS} FROM message WHERE conversation_id = $1 AND message_id > $2 ORDER BY message_id LIMIT $3");
+            let sql = format!(
+                "SELECT {MESSAGE_COLUMNS} FROM message WHERE conversation_id = $1 AND message_id > $2 ORDER BY message_id LIMIT $3"
+            );
             on_read!(self, pool => { sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(conversation.0).bind(after.0).bind(limit).fetch_all(pool).await? })
         } else {
             let sql = format!(
                 "SELECT {MESSAGE_COLUMNS} FROM message WHERE conversation_id = $1 AND ($2 IS NULL OR message_id < $2) ORDER BY message_id DESC LIMIT $3"
             );
-            let mut rows: Vec<MessageRow> =
-                on_read!(self, pool => { sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(conversation.0).bind(before.map(|m| m.0)).bind(limit).fetch_all(pool).await? });
+            let mut rows: Vec<MessageRow> = on_read!(self, pool => { sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(conversation.0).bind(before.map(|m| m.0)).bind(limit).fetch_all(pool).await? });
             rows.reverse();
             rows
         };
@@ -192,8 +214,12 @@ impl Store {
         });
         Ok(DeliveryTarget {
             inbox_id: InboxId(row.0),
-            kind: row.1.parse().map_err(|_| StorageError::Corrupt(format!("channel kind {}", row.1)))?,
-            settings: serde_json::from_str(&row.2).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+            kind: row
+                .1
+                .parse()
+                .map_err(|_| StorageError::Corrupt(format!("channel kind {}", row.1)))?,
+            settings: serde_json::from_str(&row.2)
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?,
             external_id: row.3,
             identity_meta: row.4.and_then(|m| serde_json::from_str(&m).ok()),
             last_incoming_at: row.5.map(ts),
@@ -201,7 +227,11 @@ impl Store {
     }
 
     /// Changes who owns a conversation (queue, operator, bot, resolved) and records the event.
-    pub async fn set_conversation_owner(&self, id: ConversationId, change: &OwnerChange) -> Result<Conversation> {
+    pub async fn set_conversation_owner(
+        &self,
+        id: ConversationId,
+        change: &OwnerChange,
+    ) -> Result<Conversation> {
         let now = now_ms();
         in_tx!(self, tx, pg => {
             let (status, assignee) = match change.status {

@@ -39,17 +39,27 @@ impl From<sqlx::Error> for StorageError {
     fn from(e: sqlx::Error) -> StorageError {
         match e {
             sqlx::Error::RowNotFound => StorageError::NotFound,
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-                StorageError::Unavailable(e.to_string())
-            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => StorageError::Unavailable(e.to_string()),
             sqlx::Error::Database(ref db) => {
-                if db.is_unique_violation() || db.is_check_violation() || db.is_foreign_key_violation() {
-                    let constraint = db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned());
+                if db.is_unique_violation()
+                    || db.is_check_violation()
+                    || db.is_foreign_key_violation()
+                {
+                    let constraint = db
+                        .constraint()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| db.message().to_owned());
                     return StorageError::Conflict { constraint };
                 }
                 // SQLite busy/locked, PostgreSQL too many connections / shutting down.
                 let code = db.code().map(|c| c.to_string()).unwrap_or_default();
-                if matches!(code.as_str(), "5" | "6" | "517" | "53300" | "57P01" | "57P03") {
+                if matches!(
+                    code.as_str(),
+                    "5" | "6" | "517" | "53300" | "57P01" | "57P03"
+                ) {
                     return StorageError::Unavailable(db.message().to_owned());
                 }
                 StorageError::Database(e)

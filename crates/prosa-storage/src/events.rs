@@ -49,7 +49,15 @@ pub(crate) use append_event;
 impl Store {
     /// Events after a cursor, oldest first.
     pub async fn events_after(&self, after: EventId, limit: i64) -> Result<Vec<StoredEvent>> {
-        type Row = (i64, String, Option<String>, Option<i64>, Option<i64>, Option<i64>, i64);
+        type Row = (
+            i64,
+            String,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            i64,
+        );
         let rows: Vec<Row> = on_read!(self, pool => {
             sqlx::query_as("SELECT event_id, payload, status, assignee_id, team_id, user_id, created_at FROM domain_event WHERE event_id > $1 ORDER BY event_id LIMIT $2")
                 .bind(after.0).bind(limit).fetch_all(pool).await?
@@ -58,7 +66,8 @@ impl Store {
             .map(|(id, payload, status, assignee, team, user, at)| {
                 Ok(StoredEvent {
                     id: EventId(id),
-                    event: serde_json::from_str::<DomainEvent>(&payload).map_err(|e| StorageError::Corrupt(format!("event {id}: {e}")))?,
+                    event: serde_json::from_str::<DomainEvent>(&payload)
+                        .map_err(|e| StorageError::Corrupt(format!("event {id}: {e}")))?,
                     status: status.and_then(|s| s.parse().ok()),
                     assignee_id: assignee.map(UserId),
                     team_id: team.map(TeamId),

@@ -57,7 +57,12 @@ pub struct Routing {
 /// What processing an incoming message did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Processed {
-    Message { conversation_id: ConversationId, message_id: MessageId, new_conversation: bool, status: ConversationStatus },
+    Message {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        new_conversation: bool,
+        status: ConversationStatus,
+    },
     /// Another worker had already processed it.
     AlreadyDone,
 }
@@ -65,7 +70,11 @@ pub enum Processed {
 impl Store {
     /// Stores verified items of one request in one transaction. Items already stored (same
     /// inbox and dedupe key) are skipped: a provider's retry changes nothing.
-    pub async fn store_inbound(&self, inbox: InboxId, items: &[NewInbound<'_>]) -> Result<Vec<Stored>> {
+    pub async fn store_inbound(
+        &self,
+        inbox: InboxId,
+        items: &[NewInbound<'_>],
+    ) -> Result<Vec<Stored>> {
         let now = now_ms();
         let out = in_tx!(self, tx, pg => {
             let mut out = Vec::with_capacity(items.len());
@@ -100,7 +109,12 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(id, inbox, item, attempts)| PendingInbound { id: InboundEventId(id), inbox_id: InboxId(inbox), item, attempts })
+            .map(|(id, inbox, item, attempts)| PendingInbound {
+                id: InboundEventId(id),
+                inbox_id: InboxId(inbox),
+                item,
+                attempts,
+            })
             .collect())
     }
 

@@ -70,6 +70,10 @@ impl Store {
         let row: (Option<i64>, Option<String>, Option<i64>) = on_read!(self, pool => {
             sqlx::query_as("SELECT last_inbound_at, last_error, last_error_at FROM inbox WHERE inbox_id = $1").bind(id.0).fetch_one(pool).await?
         });
-        Ok(InboxHealth { last_inbound_at: row.0.map(ts), last_error: row.1, last_error_at: row.2.map(ts) })
+        Ok(InboxHealth {
+            last_inbound_at: row.0.map(ts),
+            last_error: row.1,
+            last_error_at: row.2.map(ts),
+        })
     }
 }

@@ -13,8 +13,8 @@ mod rows;
 
 pub mod conversations;
 pub mod events;
-pub mod inboxes;
 pub mod inbound;
+pub mod inboxes;
 pub mod outbox;
 pub mod users;
 
@@ -22,7 +22,9 @@ pub use error::StorageError;
 
 use jiff::Timestamp;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -57,7 +59,11 @@ pub struct StoreOptions {
 
 impl StoreOptions {
     pub fn new(url: impl Into<String>) -> StoreOptions {
-        StoreOptions { url: url.into(), sqlite_durability: SqliteDurability::Normal, max_connections: 10 }
+        StoreOptions {
+            url: url.into(),
+            sqlite_durability: SqliteDurability::Normal,
+            max_connections: 10,
+        }
     }
 }
 
@@ -139,7 +145,9 @@ pub(crate) fn now_ms() -> i64 {
 
 /// The SQLite file a `sqlite:` URL points to, if any.
 pub fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     if path.is_empty() || path == ":memory:" {
         return None;
@@ -176,7 +184,9 @@ impl Store {
                     && let Some(dir) = path.parent()
                     && !dir.as_os_str().is_empty()
                 {
-                    std::fs::create_dir_all(dir).map_err(|e| StorageError::Config(format!("cannot create {}: {e}", dir.display())))?;
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StorageError::Config(format!("cannot create {}: {e}", dir.display()))
+                    })?;
                 }
                 let sync = match options.sqlite_durability {
                     SqliteDurability::Normal => SqliteSynchronous::Normal,
@@ -205,17 +215,24 @@ impl Store {
                     .connect_with(connect.read_only(false))
                     .await
                     .map_err(StorageError::unavailable)?;
-                Ok(Store { pools: Arc::new(Pools::Sqlite { read, write }), signals: Arc::default() })
+                Ok(Store {
+                    pools: Arc::new(Pools::Sqlite { read, write }),
+                    signals: Arc::default(),
+                })
             }
             Some(Backend::Postgres) => {
-                let connect = PgConnectOptions::from_str(url).map_err(|e| StorageError::Config(format!("invalid postgres URL: {e}")))?;
+                let connect = PgConnectOptions::from_str(url)
+                    .map_err(|e| StorageError::Config(format!("invalid postgres URL: {e}")))?;
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(connect)
                     .await
                     .map_err(StorageError::unavailable)?;
-                Ok(Store { pools: Arc::new(Pools::Postgres(pool)), signals: Arc::default() })
+                Ok(Store {
+                    pools: Arc::new(Pools::Postgres(pool)),
+                    signals: Arc::default(),
+                })
             }
             None => Err(StorageError::Config(format!(
                 "unknown database URL scheme in {:?}: use sqlite:PATH or postgres://...",
@@ -273,10 +290,15 @@ impl Store {
         match &*self.pools {
             Pools::Sqlite { write, .. } => {
                 let target = path.to_string_lossy().to_string();
-                sqlx::query("VACUUM INTO $1").bind(target).execute(write).await?;
+                sqlx::query("VACUUM INTO $1")
+                    .bind(target)
+                    .execute(write)
+                    .await?;
                 Ok(())
             }
-            Pools::Postgres(_) => Err(StorageError::Config("backup of PostgreSQL is done with pg_dump".into())),
+            Pools::Postgres(_) => Err(StorageError::Config(
+                "backup of PostgreSQL is done with pg_dump".into(),
+            )),
         }
     }
 

@@ -45,7 +45,12 @@ pub struct OutboxStats {
 impl Store {
     /// Claims up to `limit` due items for `lease`. PostgreSQL uses `FOR UPDATE SKIP LOCKED` so
     /// concurrent instances take disjoint items; SQLite has a single writer.
-    pub async fn claim_outbox(&self, now: Timestamp, lease: std::time::Duration, limit: i64) -> Result<Vec<OutboxJob>> {
+    pub async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease: std::time::Duration,
+        limit: i64,
+    ) -> Result<Vec<OutboxJob>> {
         let now = ms(now);
         let until = now + lease.as_millis() as i64;
         let rows: Vec<(i64, i64, i64, i64, String)> = in_tx!(self, tx, pg => {
@@ -75,16 +80,41 @@ impl Store {
 
     /// The provider took it: the item is done and the message `sent` (unless a status already
     /// moved it further).
-    pub async fn complete_outbox(&self, job: &OutboxJob, provider_message_id: Option<&str>) -> Result<()> {
-        self.finish_outbox(job, OutboxStatus::Sent, DeliveryStatus::Sent, None, provider_message_id).await
+    pub async fn complete_outbox(
+        &self,
+        job: &OutboxJob,
+        provider_message_id: Option<&str>,
+    ) -> Result<()> {
+        self.finish_outbox(
+            job,
+            OutboxStatus::Sent,
+            DeliveryStatus::Sent,
+            None,
+            provider_message_id,
+        )
+        .await
     }
 
     /// Gives up: dead letter, and the message is marked failed with the reason.
     pub async fn dead_letter_outbox(&self, job: &OutboxJob, error: &str) -> Result<()> {
-        self.finish_outbox(job, OutboxStatus::Dead, DeliveryStatus::Failed, Some(error), None).await
+        self.finish_outbox(
+            job,
+            OutboxStatus::Dead,
+            DeliveryStatus::Failed,
+            Some(error),
+            None,
+        )
+        .await
     }
 
-    async fn finish_outbox(&self, job: &OutboxJob, status: OutboxStatus, delivery: DeliveryStatus, error: Option<&str>, provider_id: Option<&str>) -> Result<()> {
+    async fn finish_outbox(
+        &self,
+        job: &OutboxJob,
+        status: OutboxStatus,
+        delivery: DeliveryStatus,
+        error: Option<&str>,
+        provider_id: Option<&str>,
+    ) -> Result<()> {
         let now = now_ms();
         in_tx!(self, tx, pg => {
             sqlx::query("UPDATE outbox SET status = $1, locked_until = NULL, last_error = $2, updated_at = $3 WHERE outbox_id = $4")
@@ -102,7 +132,12 @@ impl Store {
     }
 
     /// Schedules another attempt.
-    pub async fn retry_outbox(&self, job: &OutboxJob, next_attempt_at: Timestamp, error: &str) -> Result<()> {
+    pub async fn retry_outbox(
+        &self,
+        job: &OutboxJob,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> Result<()> {
         let now = now_ms();
         in_tx!(self, tx, _pg => {
             sqlx::query("UPDATE outbox SET status = 'pending', locked_until = NULL, next_attempt_at = $1, last_error = $2, updated_at = $3 WHERE outbox_id = $4")
@@ -136,7 +171,11 @@ impl Store {
         Ok(row.0.map(ts))
     }
 
-    pub async fn list_outbox(&self, status: Option<OutboxStatus>, limit: i64) -> Result<Vec<OutboxEntry>> {
+    pub async fn list_outbox(
+        &self,
+        status: Option<OutboxStatus>,
+        limit: i64,
+    ) -> Result<Vec<OutboxEntry>> {
         let rows: Vec<(i64, i64, i64, String, i64, i64, Option<String>)> = on_read!(self, pool => {
             sqlx::query_as("SELECT outbox_id, message_id, inbox_id, status, attempts, next_attempt_at, last_error FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY outbox_id DESC LIMIT $2")
                 .bind(status.map(|s| s.as_str())).bind(limit.clamp(1, 500)).fetch_all(pool).await?
@@ -147,7 +186,9 @@ impl Store {
                     id: OutboxId(id),
                     message_id: MessageId(m),
                     inbox_id: InboxId(i),
-                    status: s.parse().map_err(|_| StorageError::Corrupt(format!("outbox status {s}")))?,
+                    status: s
+                        .parse()
+                        .map_err(|_| StorageError::Corrupt(format!("outbox status {s}")))?,
                     attempts: a,
                     next_attempt_at: ts(n),
                     last_error: e,

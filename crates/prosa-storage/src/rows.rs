@@ -6,7 +6,8 @@ use prosa_domain::model::*;
 use prosa_domain::*;
 
 fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, StorageError> {
-    s.parse().map_err(|_| StorageError::Corrupt(format!("{what}: {s:?}")))
+    s.parse()
+        .map_err(|_| StorageError::Corrupt(format!("{what}: {s:?}")))
 }
 
 #[derive(sqlx::FromRow)]
@@ -21,7 +22,8 @@ pub(crate) struct UserRow {
     pub created_at: i64,
 }
 
-pub(crate) const USER_COLUMNS: &str = "user_id, email, name, role, active, presence, pause_reason, created_at";
+pub(crate) const USER_COLUMNS: &str =
+    "user_id, email, name, role, active, presence, pause_reason, created_at";
 
 impl UserRow {
     pub fn into_user(self, team_ids: Vec<TeamId>) -> Result<User, StorageError> {
@@ -51,7 +53,8 @@ pub(crate) struct InboxRow {
     pub created_at: i64,
 }
 
-pub(crate) const INBOX_COLUMNS: &str = "inbox_id, name, channel_kind, settings, team_id, bot_enabled, active, created_at";
+pub(crate) const INBOX_COLUMNS: &str =
+    "inbox_id, name, channel_kind, settings, team_id, bot_enabled, active, created_at";
 
 impl TryFrom<InboxRow> for Inbox {
     type Error = StorageError;
@@ -60,7 +63,8 @@ impl TryFrom<InboxRow> for Inbox {
             id: InboxId(r.inbox_id),
             name: r.name,
             kind: parse("channel_kind", &r.channel_kind)?,
-            settings: serde_json::from_str(&r.settings).map_err(|e| StorageError::Corrupt(format!("inbox settings: {e}")))?,
+            settings: serde_json::from_str(&r.settings)
+                .map_err(|e| StorageError::Corrupt(format!("inbox settings: {e}")))?,
             team_id: r.team_id.map(TeamId),
             bot_enabled: r.bot_enabled,
             active: r.active,
@@ -135,8 +139,8 @@ pub(crate) const MESSAGE_COLUMNS: &str = "message_id, conversation_id, inbox_id,
 impl TryFrom<MessageRow> for Message {
     type Error = StorageError;
     fn try_from(r: MessageRow) -> Result<Message, StorageError> {
-        let content: MessageContent =
-            serde_json::from_str(&r.content).map_err(|e| StorageError::Corrupt(format!("message content: {e}")))?;
+        let content: MessageContent = serde_json::from_str(&r.content)
+            .map_err(|e| StorageError::Corrupt(format!("message content: {e}")))?;
         Ok(Message {
             id: MessageId(r.message_id),
             conversation_id: ConversationId(r.conversation_id),
@@ -147,7 +151,11 @@ impl TryFrom<MessageRow> for Message {
             private: r.private,
             content,
             provider_message_id: r.provider_message_id,
-            delivery_status: r.delivery_status.as_deref().map(|s| parse("delivery_status", s)).transpose()?,
+            delivery_status: r
+                .delivery_status
+                .as_deref()
+                .map(|s| parse("delivery_status", s))
+                .transpose()?,
             delivery_error: r.delivery_error,
             sent_at: ts(r.sent_at),
             created_at: ts(r.created_at),
@@ -166,7 +174,8 @@ pub(crate) struct ContactRow {
     pub created_at: i64,
 }
 
-pub(crate) const CONTACT_COLUMNS: &str = "contact_id, name, phone, email, document, erp_subscriber_id, created_at";
+pub(crate) const CONTACT_COLUMNS: &str =
+    "contact_id, name, phone, email, document, erp_subscriber_id, created_at";
 
 impl From<ContactRow> for Contact {
     fn from(r: ContactRow) -> Contact {

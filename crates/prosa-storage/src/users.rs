@@ -96,7 +96,11 @@ impl Store {
         });
         rows.into_iter()
             .map(|r| {
-                let teams = members.iter().filter(|(u, _)| *u == r.user_id).map(|(_, t)| TeamId(*t)).collect();
+                let teams = members
+                    .iter()
+                    .filter(|(u, _)| *u == r.user_id)
+                    .map(|(_, t)| TeamId(*t))
+                    .collect();
                 r.into_user(teams)
             })
             .collect()
@@ -125,7 +129,12 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_presence(&self, id: UserId, presence: Presence, reason: Option<&str>) -> Result<()> {
+    pub async fn set_presence(
+        &self,
+        id: UserId,
+        presence: Presence,
+        reason: Option<&str>,
+    ) -> Result<()> {
         let now = now_ms();
         in_tx!(self, tx, _pg => {
             sqlx::query("UPDATE app_user SET presence = $1, pause_reason = $2, updated_at = $3 WHERE user_id = $4")
@@ -147,7 +156,14 @@ impl Store {
         let rows: Vec<(i64, String, i64)> = on_read!(self, pool => {
             sqlx::query_as("SELECT team_id, name, created_at FROM team ORDER BY name").fetch_all(pool).await?
         });
-        Ok(rows.into_iter().map(|(id, name, at)| Team { id: TeamId(id), name, created_at: ts(at) }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, at)| Team {
+                id: TeamId(id),
+                name,
+                created_at: ts(at),
+            })
+            .collect())
     }
 
     pub async fn add_team_member(&self, team: TeamId, user: UserId) -> Result<()> {
@@ -159,7 +175,13 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_session(&self, token_hash: &str, user: UserId, csrf_token: &str, expires_at: Timestamp) -> Result<()> {
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        csrf_token: &str,
+        expires_at: Timestamp,
+    ) -> Result<()> {
         let now = now_ms();
         in_tx!(self, tx, _pg => {
             sqlx::query("INSERT INTO user_session (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
@@ -176,9 +198,15 @@ impl Store {
             sqlx::query_as("SELECT s.user_id, s.csrf_token, s.expires_at FROM user_session s JOIN app_user u ON u.user_id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active")
                 .bind(token_hash).bind(now_ms()).fetch_optional(pool).await?
         });
-        let Some((uid, csrf_token, exp)) = row else { return Ok(None) };
+        let Some((uid, csrf_token, exp)) = row else {
+            return Ok(None);
+        };
         let user = self.user_by_id(UserId(uid)).await?;
-        Ok(Some(SessionRecord { user, csrf_token, expires_at: ts(exp) }))
+        Ok(Some(SessionRecord {
+            user,
+            csrf_token,
+            expires_at: ts(exp),
+        }))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
@@ -188,7 +216,13 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_api_token(&self, name: &str, token_hash: &str, hint: &str, created_by: Option<UserId>) -> Result<prosa_domain::ApiTokenId> {
+    pub async fn create_api_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        hint: &str,
+        created_by: Option<UserId>,
+    ) -> Result<prosa_domain::ApiTokenId> {
         let now = now_ms();
         let id: (i64,) = in_tx!(self, tx, _pg => {
             sqlx::query_as("INSERT INTO api_token (name, token_hash, hint, created_by, revoked, created_at, updated_at) VALUES ($1, $2, $3, $4, FALSE, $5, $5) RETURNING api_token_id")
