@@ -11,6 +11,7 @@
 mod error;
 mod rows;
 
+pub mod bot;
 pub mod conversations;
 pub mod events;
 pub mod inbound;
@@ -88,6 +89,8 @@ pub struct Signals {
     pub events: tokio::sync::Notify,
     pub outbox: tokio::sync::Notify,
     pub inbound: tokio::sync::Notify,
+    /// A conversation owned by the bot got a message.
+    pub bot: tokio::sync::Notify,
 }
 
 /// Runs `$body` with `$pool` bound to a reading pool of either backend.

@@ -14,7 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    format!("sha256={}", prosa_channel::signature::hmac_sha256_hex(secret.as_bytes(), body))
+    format!(
+        "sha256={}",
+        prosa_channel::signature::hmac_sha256_hex(secret.as_bytes(), body)
+    )
 }
 
 /// A fresh database: a SQLite file, or a new PostgreSQL database when `pg` is true.
@@ -26,8 +29,13 @@ pub async fn fresh_url(pg: bool) -> Option<String> {
     }
     let base = std::env::var("PROSA_TEST_POSTGRES_URL").ok()?;
     let name = format!("prosa_it_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&base).await.expect("connecting to PROSA_TEST_POSTGRES_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+    let admin = sqlx::PgPool::connect(&base)
+        .await
+        .expect("connecting to PROSA_TEST_POSTGRES_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
     admin.close().await;
     let mut url = url::Url::parse(&base).unwrap();
     url.set_path(&name);
@@ -56,11 +64,21 @@ pub struct App {
 
 impl App {
     pub async fn start(config: Config) -> App {
-        let store = Store::open(&StoreOptions::new(&config.database_url)).await.unwrap();
-        prosa_server::bootstrap_admin(&config, &store).await.unwrap();
-        let (token, _) = prosa_server::api::create_token(&store, "tests", None).await.unwrap();
+        let store = Store::open(&StoreOptions::new(&config.database_url))
+            .await
+            .unwrap();
+        prosa_server::bootstrap_admin(&config, &store)
+            .await
+            .unwrap();
+        let (token, _) = prosa_server::api::create_token(&store, "tests", None)
+            .await
+            .unwrap();
         let running = prosa_server::start(config, store).await.unwrap();
-        App { running, token, client: reqwest::Client::new() }
+        App {
+            running,
+            token,
+            client: reqwest::Client::new(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -72,13 +90,25 @@ impl App {
     }
 
     pub async fn get(&self, path: &str) -> serde_json::Value {
-        let r = self.client.get(self.url(path)).bearer_auth(&self.token).send().await.unwrap();
+        let r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success(), "GET {path}: {}", r.status());
         r.json().await.unwrap()
     }
 
     pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
-        self.client.post(self.url(path)).bearer_auth(&self.token).json(&body).send().await.unwrap()
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Creates an API-channel inbox and returns its id.
@@ -91,7 +121,12 @@ impl App {
         v["id"].as_str().unwrap().to_owned()
     }
 
-    pub async fn deliver(&self, inbox: &str, secret: &str, body: &serde_json::Value) -> reqwest::Response {
+    pub async fn deliver(
+        &self,
+        inbox: &str,
+        secret: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
         let bytes = serde_json::to_vec(body).unwrap();
         self.client
             .post(self.url(&format!("/webhooks/api/{inbox}")))
@@ -136,7 +171,9 @@ pub struct Callback {
 impl Callback {
     pub async fn start() -> (Callback, String) {
         let cb = Callback::default();
-        let app = Router::new().route("/cb", post(record)).with_state(cb.clone());
+        let app = Router::new()
+            .route("/cb", post(record))
+            .with_state(cb.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -144,14 +181,23 @@ impl Callback {
     }
 
     pub fn bodies(&self) -> Vec<serde_json::Value> {
-        self.received.lock().unwrap().iter().map(|(_, b)| b.clone()).collect()
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| b.clone())
+            .collect()
     }
 }
 
 async fn record(State(cb): State<Callback>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let answer = {
         let mut a = cb.answers.lock().unwrap();
-        if a.is_empty() { StatusCode::OK } else { a.remove(0) }
+        if a.is_empty() {
+            StatusCode::OK
+        } else {
+            a.remove(0)
+        }
     };
     if answer.is_success() {
         let v = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
