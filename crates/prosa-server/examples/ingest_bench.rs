@@ -24,15 +24,25 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn load(url: String, body: impl Fn(u64) -> Option<(Vec<u8>, String)> + Send + Sync + 'static, secs: u64, conc: usize, target_rate: Option<f64>) -> Run {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(conc).build().unwrap();
+async fn load(
+    url: String,
+    body: impl Fn(u64) -> Option<(Vec<u8>, String)> + Send + Sync + 'static,
+    secs: u64,
+    conc: usize,
+    target_rate: Option<f64>,
+) -> Run {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(conc)
+        .build()
+        .unwrap();
     let body = Arc::new(body);
     let counter = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for _ in 0..conc {
-        let (client, body, counter, url) = (client.clone(), body.clone(), counter.clone(), url.clone());
+        let (client, body, counter, url) =
+            (client.clone(), body.clone(), counter.clone(), url.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             loop {
@@ -48,7 +58,15 @@ async fn load(url: String, body: impl Fn(u64) -> Option<(Vec<u8>, String)> + Sen
                 }
                 let t = Instant::now();
                 let r = match body(n) {
-                    Some((b, sig)) => client.post(&url).header("content-type", "application/json").header("x-prosa-signature", sig).body(b).send().await,
+                    Some((b, sig)) => {
+                        client
+                            .post(&url)
+                            .header("content-type", "application/json")
+                            .header("x-prosa-signature", sig)
+                            .body(b)
+                            .send()
+                            .await
+                    }
                     None => client.get(&url).send().await,
                 };
                 let ok = r.map(|r| r.status().is_success()).unwrap_or(false);
@@ -64,7 +82,11 @@ async fn load(url: String, body: impl Fn(u64) -> Option<(Vec<u8>, String)> + Sen
     }
     let elapsed = start.elapsed().as_secs_f64();
     all.sort();
-    Run { rate: all.len() as f64 / elapsed, p50: percentile(&all, 0.5), p99: percentile(&all, 0.99) }
+    Run {
+        rate: all.len() as f64 / elapsed,
+        p50: percentile(&all, 0.5),
+        p99: percentile(&all, 0.99),
+    }
 }
 
 async fn bench(name: &str, db_url: String, secs: u64, conc: usize) {
@@ -93,7 +115,10 @@ async fn bench(name: &str, db_url: String, secs: u64, conc: usize) {
     let make = move |offset: u64| {
         move |n: u64| {
             let b = serde_json::to_vec(&serde_json::json!({"message_id": format!("{run_id}-{}", n + offset), "from": {"id": format!("c{}", n % 500)}, "text": "minha internet caiu"})).unwrap();
-            let sig = format!("sha256={}", prosa_channel::signature::hmac_sha256_hex(b"bench-secret", &b));
+            let sig = format!(
+                "sha256={}",
+                prosa_channel::signature::hmac_sha256_hex(b"bench-secret", &b)
+            );
             Some((b, sig))
         }
     };
@@ -119,19 +144,35 @@ async fn main() {
     let secs: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
     let conc: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(32);
     println!("{secs} s per run, {conc} concurrent connections; SQLite synchronous=NORMAL (WAL)\n");
-    println!("| database | max accepted/s | p50 ms | p99 ms | half-rate/s | p50 ms | p99 ms | /healthz req/s |");
+    println!(
+        "| database | max accepted/s | p50 ms | p99 ms | half-rate/s | p50 ms | p99 ms | /healthz req/s |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     let dir = std::env::temp_dir().join(format!("prosa-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    bench("SQLite", format!("sqlite://{}/bench.db", dir.display()), secs, conc).await;
+    bench(
+        "SQLite",
+        format!("sqlite://{}/bench.db", dir.display()),
+        secs,
+        conc,
+    )
+    .await;
     if let Ok(base) = std::env::var("PROSA_TEST_POSTGRES_URL") {
         let name = format!("prosa_bench_{}", std::process::id());
         let admin = sqlx::PgPool::connect(&base).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
         let mut url = url::Url::parse(&base).unwrap();
         url.set_path(&name);
         bench("PostgreSQL", url.to_string(), secs, conc).await;
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&admin).await.ok();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await
+        .ok();
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -235,6 +235,16 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     let bound = listener.local_addr()?;
+    if store.backend() == prosa_storage::Backend::Sqlite {
+        // SQLite means one instance: whatever was in flight belonged to a process that is gone.
+        let n = store.recover_outbox_leases().await?;
+        if n > 0 {
+            tracing::warn!(
+                items = n,
+                "outbox items were in flight when Prosa stopped; resending them"
+            );
+        }
+    }
     let state = app_state(config, store).await?;
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(hub::run_reader(

@@ -424,11 +424,22 @@ async fn two_instances_on_postgres() {
     let (cb, cb_url) = Callback::start().await;
     let inbox = a.api_inbox("k", &cb_url).await;
     let ws_url = format!("ws://{}/api/v1/ws", b.running.addr);
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws_url.as_str()).unwrap();
-    req.headers_mut().insert("authorization", format!("Bearer {}", b.token).parse().unwrap());
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        ws_url.as_str(),
+    )
+    .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", b.token).parse().unwrap(),
+    );
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     assert_eq!(next_json(&mut ws).await["type"], "hello");
-    a.deliver(&inbox, "k", &json!({"message_id": "x1", "from": {"id": "c1"}, "text": "chegou em A"})).await;
+    a.deliver(
+        &inbox,
+        "k",
+        &json!({"message_id": "x1", "from": {"id": "c1"}, "text": "chegou em A"}),
+    )
+    .await;
     let text = loop {
         let f = next_json(&mut ws).await;
         if f["type"] == "message_created" {
@@ -436,19 +447,37 @@ async fn two_instances_on_postgres() {
         }
     };
     assert_eq!(text, "chegou em A");
-    let conv = a.get("/api/v1/conversations").await[0]["id"].as_str().unwrap().to_owned();
+    let conv = a.get("/api/v1/conversations").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for i in 0..40 {
         let app = if i % 2 == 0 { &a } else { &b };
-        let r = app.post(&format!("/api/v1/conversations/{conv}/messages"), json!({"text": format!("resposta {i}")})).await;
+        let r = app
+            .post(
+                &format!("/api/v1/conversations/{conv}/messages"),
+                json!({"text": format!("resposta {i}")}),
+            )
+            .await;
         assert_eq!(r.status(), 201);
     }
-    eventually(20, "40 deliveries", || async { (cb.bodies().len() >= 40).then_some(()) }).await;
+    eventually(20, "40 deliveries", || async {
+        (cb.bodies().len() >= 40).then_some(())
+    })
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let bodies = cb.bodies();
-    let mut ids: Vec<String> = bodies.iter().map(|b| b["message_id"].as_str().unwrap().to_owned()).collect();
+    let mut ids: Vec<String> = bodies
+        .iter()
+        .map(|b| b["message_id"].as_str().unwrap().to_owned())
+        .collect();
     ids.sort();
     ids.dedup();
-    assert_eq!(bodies.len(), 40, "each reply sent once across both instances");
+    assert_eq!(
+        bodies.len(),
+        40,
+        "each reply sent once across both instances"
+    );
     assert_eq!(ids.len(), 40);
     a.stop().await;
     b.stop().await;

@@ -131,6 +131,16 @@ impl Store {
         Ok(())
     }
 
+    /// After a restart of the only instance (SQLite), items this process had in flight can be
+    /// taken again at once instead of when their lease runs out. They are still flagged as
+    /// resumed, since the provider may have them.
+    pub async fn recover_outbox_leases(&self) -> Result<u64> {
+        let n = in_tx!(self, tx, _pg => {
+            sqlx::query("UPDATE outbox SET locked_until = 0 WHERE status = 'in_flight'").execute(&mut *tx).await?.rows_affected()
+        });
+        Ok(n)
+    }
+
     /// Schedules another attempt.
     pub async fn retry_outbox(
         &self,
