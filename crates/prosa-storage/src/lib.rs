@@ -339,7 +339,8 @@ impl Store {
     }
 
     pub async fn list_audit(&self, limit: i64) -> Result<Vec<AuditRecord>> {
-        let rows: Vec<(i64, Option<i64>, String, String, String, String, i64)> = on_read!(self, pool => {
+        type Row = (i64, Option<i64>, String, String, String, String, i64);
+        let rows: Vec<Row> = on_read!(self, pool => {
             sqlx::query_as("SELECT audit_log_id, actor_user_id, actor, action, target, detail, created_at FROM audit_log ORDER BY audit_log_id DESC LIMIT $1")
                 .bind(limit).fetch_all(pool).await?
         });
