@@ -753,3 +753,88 @@ async fn websocket_delivers_once_and_resumes_after_a_drop() {
     let frames = read_until(&mut ws, |f| f["message"]["text"] == "resposta").await;
     assert_eq!(message_frames(&frames, "resposta").len(), 1);
 }
+
+#[tokio::test]
+async fn erp_column_and_second_copy() {
+    let app = start().await;
+    let (cb, seen) = fake_callback().await;
+    let inbox = app.api_inbox(&cb, None).await;
+    let ana = app.user("ana@isp.test", "agent", &[]).await;
+    // The demo ERP knows this phone.
+    let body = json!({"message_id": "e1", "from": {"id": "c1", "name": "Maria", "phone": "11987654321"}, "text": "boleto"}).to_string();
+    let sig = prosa_channel::signature::hmac_sha256_hex(b"s", body.as_bytes());
+    app.http
+        .post(format!("{}/webhooks/api/{inbox}", app.base))
+        .header("content-type", "application/json")
+        .header("x-prosa-signature", format!("sha256={sig}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let c = app
+        .wait_conversation(&ana, |c| c["status"] == "waiting")
+        .await;
+    let cid = c["id"].as_str().unwrap();
+    let (s, erp) = app
+        .as_person(
+            &ana,
+            M::GET,
+            &format!("/api/v1/conversations/{cid}/erp"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(erp["available"], true, "{erp}");
+    assert!(erp["subscriber"]["name"].is_string(), "{erp}");
+    let inv = erp["invoices"][0]["id"]
+        .as_str()
+        .expect("an open invoice")
+        .to_owned();
+    // Only the owner acts: take it first.
+    let (s, _) = app
+        .as_person(
+            &ana,
+            M::POST,
+            &format!("/api/v1/conversations/{cid}/erp/invoice"),
+            Some(json!({"invoice_id": inv, "kind": "second_copy"})),
+        )
+        .await;
+    assert_eq!(s, 403);
+    app.as_person(&ana, M::POST, "/api/v1/conversations/next", None)
+        .await;
+    let (s, m) = app
+        .as_person(
+            &ana,
+            M::POST,
+            &format!("/api/v1/conversations/{cid}/erp/invoice"),
+            Some(json!({"invoice_id": inv, "kind": "second_copy"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{m}");
+    assert!(
+        m["text"].as_str().unwrap().starts_with("Segunda via"),
+        "{m}"
+    );
+    let (s, v) = app
+        .as_person(
+            &ana,
+            M::POST,
+            &format!("/api/v1/conversations/{cid}/erp/invoice"),
+            Some(json!({"invoice_id": "not-mine", "kind": "second_copy"})),
+        )
+        .await;
+    assert_eq!(s, 422, "{v}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|b| b["text"].as_str().unwrap_or("").starts_with("Segunda via"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "second copy never reached the callback"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

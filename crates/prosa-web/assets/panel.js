@@ -11,6 +11,9 @@
   var $ = function (id) { return document.getElementById(id); };
   var STATUS_PT = { bot: 'No bot', waiting: 'Aguardando', open: 'Em atendimento', resolved: 'Encerrada' };
   var DELIVERY_PT = { queued: 'Na fila', sent: 'Enviada', delivered: 'Entregue', read: 'Lida', failed: 'Falhou' };
+  var CONTRACT_PT = { active: 'Ativo', suspended: 'Suspenso', cancelled: 'Cancelado', other: 'Outro' };
+  var TICKET_PT = { open: 'Aberto', in_progress: 'Em andamento', closed: 'Fechado' };
+  var BASE_TITLE = document.title;
   var PRESENCE_PT = { online: 'Disponível', paused: 'Em pausa', offline: 'Ausente' };
   var timeFmt = new Intl.DateTimeFormat('pt-BR', { timeZone: TZ, hour: '2-digit', minute: '2-digit' });
   var dateFmt = new Intl.DateTimeFormat('pt-BR', { timeZone: TZ, day: '2-digit', month: '2-digit' });
@@ -75,7 +78,7 @@
     showBadge();
   }
   function showBadge() {
-    document.title = (unread > 0 ? '(' + unread + ') ' : '') + 'Prosa';
+    document.title = unread > 0 ? '(' + unread + ') Prosa' : BASE_TITLE;
     var b = $('pn-tab-badge'); if (b) { b.textContent = unread; b.hidden = unread === 0; }
   }
   function clearUnread(convId) {
@@ -203,7 +206,8 @@
     if (m.options && m.options.length) body.push(el('div', { class: 'opts' }, m.options.map(function (o) { return el('span', { text: o.label }); })));
     if (m.direction === 'outgoing' && !m.private) {
       var st = m._pending ? 'Enviando…' : (DELIVERY_PT[m.delivery_status] || '');
-      body.push(el('div', { class: 'st' + (m.delivery_status === 'failed' ? ' failed' : ''), text: st + (m.delivery_status === 'failed' && m.delivery_error ? ' — ' + m.delivery_error : '') }));
+      // The provider's error (English, technical) stays in a tooltip for whoever investigates.
+      body.push(el('div', { class: 'st' + (m.delivery_status === 'failed' ? ' failed' : ''), title: m.delivery_status === 'failed' ? m.delivery_error : null, text: st }));
     }
     return el('li', { class: cls, id: 'm-' + m.id }, body);
   }
@@ -302,7 +306,7 @@
         parts.push(el('h3', { text: title }));
         parts.push(list.length ? el('ul', null, list.map(fn)) : el('p', { class: 'muted', text: 'Nenhum.' }));
       }
-      section('Contratos', d.contracts, function (c) { return el('li', null, [(c.plan || 'Contrato ' + c.id) + ' ', el('span', { class: 'tag', text: c.status })]); });
+      section('Contratos', d.contracts, function (c) { return el('li', null, [(c.plan || 'Contrato ' + c.id) + ' ', el('span', { class: 'tag' + (c.status === 'active' ? ' ok' : ' warn'), text: CONTRACT_PT[c.status] || c.status })]); });
       section('Conexões', d.connections, function (c) {
         var t = c.blocked ? el('span', { class: 'tag bad', text: 'Bloqueada' }) : c.online === true ? el('span', { class: 'tag ok', text: 'Online' }) : c.online === false ? el('span', { class: 'tag warn', text: 'Offline' }) : null;
         return el('li', null, [(c.login || c.id) + ' ', t, c.speed_reduced ? el('span', { class: 'tag warn', text: 'Velocidade reduzida' }) : null]);
@@ -317,7 +321,7 @@
           btns.length ? el('div', { class: 'btns' }, btns) : null
         ]);
       });
-      section('Chamados', d.tickets, function (t) { return el('li', null, [(t.protocol ? 'Protocolo ' + t.protocol + ' · ' : '') + (t.subject || '') + ' ', el('span', { class: 'tag', text: t.status })]); });
+      section('Chamados', d.tickets, function (t) { return el('li', null, [(t.protocol ? 'Protocolo ' + t.protocol + ' · ' : '') + (t.subject || '') + ' ', el('span', { class: 'tag', text: TICKET_PT[t.status] || t.status })]); });
       if (d.outages && d.outages.length) section('Falha na região (massiva)', d.outages, function (o) { return el('li', null, [el('span', { class: 'tag bad', text: 'Massiva' }), ' ' + (o.description || '') + (o.forecast ? ' · previsão ' + o.forecast : '')]); });
       box.replaceChildren.apply(box, parts);
     }).catch(function () { box.replaceChildren(el('p', { class: 'tag bad', text: 'ERP indisponível' })); });

@@ -709,7 +709,7 @@ async fn erp_data(
                 .contracts(&sub.id)
                 .await?
                 .iter()
-                .map(|c| json!({"id": c.id, "plan": c.plan, "status": format!("{:?}", c.status).to_lowercase()}))
+                .map(|c| json!({"id": c.id, "plan": c.plan, "status": c.status}))
                 .collect::<Vec<_>>()
         );
     }
@@ -726,7 +726,7 @@ async fn erp_data(
     if caps.supports(Action::OpenInvoices) {
         out["invoices"] = json!(state.erp.open_invoices(&sub.id).await?.iter().map(|i| json!({
             "id": i.id, "description": i.description, "value": brl(i.value_cents),
-            "due_date": br_date(i.due_date), "status": format!("{:?}", i.status).to_lowercase(),
+            "due_date": br_date(i.due_date), "status": i.status,
             "has_pdf": i.pdf_url.is_some(), "has_linha_digitavel": i.linha_digitavel.is_some(),
         })).collect::<Vec<_>>());
     }
@@ -737,7 +737,7 @@ async fn erp_data(
                 .tickets(&sub.id)
                 .await?
                 .iter()
-                .map(|t| json!({"id": t.id, "protocol": t.protocol, "subject": t.subject, "status": format!("{:?}", t.status).to_lowercase()}))
+                .map(|t| json!({"id": t.id, "protocol": t.protocol, "subject": t.subject, "status": t.status}))
                 .collect::<Vec<_>>()
         );
     }
