@@ -50,12 +50,24 @@ struct Person {
 
 async fn start() -> App {
     let dir = tempdir_guard::Dir::new();
-    let store = Store::open(&StoreOptions::new(format!(
-        "sqlite://{}/t.db",
-        dir.0.display()
-    )))
-    .await
-    .unwrap();
+    // `PROSA_TEST_PG=postgres://postgres@127.0.0.1:5432` runs the same tests on a fresh
+    // PostgreSQL database each.
+    let url = match std::env::var("PROSA_TEST_PG") {
+        Ok(base) => {
+            let name = format!("panel_{}", uuid::Uuid::new_v4().simple());
+            let admin = sqlx::PgPool::connect(&format!("{base}/postgres"))
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+            format!("{base}/{name}")
+        }
+        Err(_) => format!("sqlite://{}/t.db", dir.0.display()),
+    };
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
     let mut config = Config::default();
     config.listen = "127.0.0.1:0".into();
     config.egress.allowed_private_hosts = vec!["127.0.0.1".into()];
