@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bot;
 pub mod config;
 pub mod demo;
 pub mod dto;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod hub;
 pub mod metrics;
 pub mod pages;
+pub mod panel;
 pub mod state;
 pub mod webhook;
 pub mod workers;
@@ -132,6 +134,23 @@ pub fn router(state: AppState) -> Router {
             "/session",
             post(api::session_create).delete(api::session_delete),
         )
+        // ---- panel
+        .route("/conversations/next", post(panel::take_next))
+        .route("/conversations/{id}/take", post(panel::take))
+        .route("/conversations/{id}/transfer", post(panel::transfer))
+        .route("/conversations/{id}/return", post(panel::return_to_queue))
+        .route("/conversations/{id}/close", post(panel::close))
+        .route("/conversations/{id}/assign", post(panel::assign))
+        .route("/conversations/{id}/erp", get(panel::erp))
+        .route("/conversations/{id}/erp/invoice", post(panel::erp_invoice))
+        .route("/users/me/presence", axum::routing::put(panel::presence))
+        .route(
+            "/categories",
+            get(panel::category_list).post(panel::category_create),
+        )
+        .route("/panel/conversations", get(panel::panel_conversations))
+        .route("/panel/operators", get(panel::operators))
+        // ---- end panel
         .route("/ws", get(ws::upgrade))
         .route("/openapi.json", get(openapi));
     Router::new()
@@ -139,6 +158,10 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", post(pages::logout))
         .route("/assets/{hash}/{name}", get(pages::asset))
+        // ---- panel
+        .route("/panel", get(panel::pages::panel_page))
+        .route("/supervision", get(panel::pages::supervision_page))
+        // ---- end panel
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
@@ -195,6 +218,31 @@ pub async fn bootstrap_admin(
     Ok(Some((email, generated.then_some(password))))
 }
 
+/// Whether the human queue of an inbox is open now, and when it opens next (pt-BR). Without
+/// service-hours rules the queue is always open.
+pub async fn queue_status(
+    state: &AppState,
+    inbox: prosa_domain::InboxId,
+) -> (bool, Option<String>) {
+    let _ = (state, inbox);
+    (true, None)
+}
+
+/// The 0–10 rating question, with the scores as options.
+pub fn rating_request() -> prosa_domain::message::MessageContent {
+    prosa_domain::message::MessageContent::text(
+        "De 0 a 10, qual nota você dá para este atendimento?",
+    )
+    .with_options(
+        (0..=10)
+            .map(|n| prosa_domain::message::MessageOption {
+                id: format!("score:{n}"),
+                label: n.to_string(),
+            })
+            .collect(),
+    )
+}
+
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
@@ -209,6 +257,16 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     let bound = listener.local_addr()?;
+    if store.backend() == prosa_storage::Backend::Sqlite {
+        // SQLite means one instance: whatever was in flight belonged to a process that is gone.
+        let n = store.recover_outbox_leases().await?;
+        if n > 0 {
+            tracing::warn!(
+                items = n,
+                "outbox items were in flight when Prosa stopped; resending them"
+            );
+        }
+    }
     let state = app_state(config, store).await?;
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(hub::run_reader(
@@ -222,6 +280,12 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     ));
     tasks.spawn(workers::run_inbound(state.clone()));
     tasks.spawn(workers::run_outbox(state.clone()));
+    let nlu = Arc::new(
+        tokio::task::spawn_blocking(prosa_nlu::Nlu::builtin)
+            .await
+            .context("training the NLU")?,
+    );
+    tasks.spawn(bot::run(state.clone(), nlu));
     let app = router(state.clone());
     let shutdown = state.shutdown.clone();
     let handle = tokio::spawn(async move {
