@@ -170,7 +170,7 @@ pub fn is_duplicate(e: &StorageError) -> bool {
 impl Store {
     // ------------------------------------------------------------------ categories
 
-    pub async fn list_categories(&self) -> Result<Vec<Category>> {
+    pub async fn list_categories_admin(&self) -> Result<Vec<Category>> {
         let rows: Vec<(i64, String, bool, i64, i64)> = on_read!(self, pool => {
             sqlx::query_as("SELECT c.category_id, c.name, c.active, c.position, (SELECT COUNT(*) FROM conversation v WHERE v.category_id = c.category_id) FROM category c ORDER BY c.position, c.name")
                 .fetch_all(pool).await?
@@ -188,7 +188,7 @@ impl Store {
     }
 
     pub async fn category_by_id(&self, id: CategoryId) -> Result<Category> {
-        self.list_categories()
+        self.list_categories_admin()
             .await?
             .into_iter()
             .find(|c| c.id == id)
@@ -196,7 +196,7 @@ impl Store {
     }
 
     /// A new category, placed last. A taken name is a [`StorageError::Conflict`].
-    pub async fn create_category(&self, name: &str) -> Result<CategoryId> {
+    pub async fn append_category(&self, name: &str) -> Result<CategoryId> {
         let now = now_ms();
         let id: (i64,) = in_tx!(self, tx, _pg => {
             sqlx::query_as("INSERT INTO category (name, active, position, created_at, updated_at) VALUES ($1, TRUE, (SELECT COALESCE(MAX(position), 0) + 1 FROM category), $2, $2) RETURNING category_id")

@@ -72,7 +72,7 @@ pub(crate) async fn audit(
 // ---------------------------------------------------------------- categories
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CategoryDto {
+pub struct AdminCategoryDto {
     pub id: String,
     pub name: String,
     pub active: bool,
@@ -81,9 +81,9 @@ pub struct CategoryDto {
     pub conversations: i64,
 }
 
-impl From<&Category> for CategoryDto {
-    fn from(c: &Category) -> CategoryDto {
-        CategoryDto {
+impl From<&Category> for AdminCategoryDto {
+    fn from(c: &Category) -> AdminCategoryDto {
+        AdminCategoryDto {
             id: c.id.0.to_string(),
             name: c.name.clone(),
             active: c.active,
@@ -94,7 +94,7 @@ impl From<&Category> for CategoryDto {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct CategoryInput {
+pub struct AdminCategoryInput {
     pub name: String,
     pub active: Option<bool>,
     pub position: Option<i64>,
@@ -133,47 +133,20 @@ pub async fn create_category(
     let name = check_category_name(name)?;
     let id = state
         .store
-        .create_category(&name)
+        .append_category(&name)
         .await
         .map_err(duplicate("name", "já existe uma categoria com este nome"))?;
     audit(state, who, "category.create", format!("category:{id}"), json!({"name": name})).await?;
     Ok(id)
 }
 
-#[utoipa::path(get, path = "/api/v1/categories", responses((status = 200, body = Vec<CategoryDto>)), tag = "administration")]
-pub async fn category_list(
-    State(state): State<AppState>,
-    Authenticated(_who): Authenticated,
-) -> Result<Json<Vec<CategoryDto>>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .list_categories()
-            .await?
-            .iter()
-            .map(CategoryDto::from)
-            .collect(),
-    ))
-}
-
-#[utoipa::path(post, path = "/api/v1/categories", request_body = CategoryInput, responses((status = 201, body = CategoryDto), (status = 422)), tag = "administration")]
-pub async fn category_create(
-    State(state): State<AppState>,
-    Admin(who): Admin,
-    Json(input): Json<CategoryInput>,
-) -> Result<Response, ApiError> {
-    let id = create_category(&state, &who, &input.name).await?;
-    let c = state.store.category_by_id(id).await?;
-    Ok((StatusCode::CREATED, Json(CategoryDto::from(&c))).into_response())
-}
-
-#[utoipa::path(put, path = "/api/v1/categories/{id}", request_body = CategoryInput, responses((status = 200, body = CategoryDto), (status = 422)), tag = "administration")]
+#[utoipa::path(put, path = "/api/v1/categories/{id}", request_body = AdminCategoryInput, responses((status = 200, body = AdminCategoryDto), (status = 422)), tag = "administration")]
 pub async fn category_update(
     State(state): State<AppState>,
     Admin(who): Admin,
     Path(id): Path<String>,
-    Json(input): Json<CategoryInput>,
-) -> Result<Json<CategoryDto>, ApiError> {
+    Json(input): Json<AdminCategoryInput>,
+) -> Result<Json<AdminCategoryDto>, ApiError> {
     let id = CategoryId(path_id(&id)?);
     let current = state.store.category_by_id(id).await?;
     let name = check_category_name(&input.name)?;
@@ -192,7 +165,7 @@ pub async fn category_update(
         json!({"name": name, "active": active, "position": position, "previous_name": current.name}),
     )
     .await?;
-    Ok(Json(CategoryDto::from(&state.store.category_by_id(id).await?)))
+    Ok(Json(AdminCategoryDto::from(&state.store.category_by_id(id).await?)))
 }
 
 /// Deletes a category; one that conversations carry is refused (409): deactivate it instead.
@@ -907,7 +880,7 @@ fn parse_instant(field: &str, s: &str, end_of_day: bool) -> Result<Timestamp, Ap
     } else {
         d
     };
-    d.to_zoned(
+    d.to_zoned_datetime(
         jiff::tz::TimeZone::get(prosa_rules::service_hours::DEFAULT_TIME_ZONE)
             .unwrap_or(jiff::tz::TimeZone::UTC),
     )

@@ -417,7 +417,7 @@ pub async fn teams_create(
 // ---------------------------------------------------------------- categories
 
 async fn categories_view(state: &AppState, who: &Principal, p: Option<Problem>) -> Response {
-    let cats = match state.store.list_categories().await {
+    let cats = match state.store.list_categories_admin().await {
         Ok(c) => c,
         Err(e) => return err_response(e.into()),
     };
@@ -1093,7 +1093,7 @@ pub async fn audit_page(State(state): State<AppState>, MaybeUser(who): MaybeUser
 fn fmt_time(t: Timestamp) -> String {
     let tz = jiff::tz::TimeZone::get(prosa_rules::service_hours::DEFAULT_TIME_ZONE)
         .unwrap_or(jiff::tz::TimeZone::UTC);
-    t.to_zoned(tz).strftime("%d/%m/%Y %H:%M").to_string()
+    t.to_zoned_datetime(tz).strftime("%d/%m/%Y %H:%M").to_string()
 }
 
 // ---------------------------------------------------------------- rated conversations

@@ -215,22 +215,34 @@ async fn categories_crud_validation_audit_and_roles() {
     let app = start().await;
     let admin = login(&app, ADMIN, PASSWORD).await;
     let (s, c) = admin
-        .post(&app, "/api/v1/categories", json!({"name": "Resolvido"}))
+        .post(&app, "/api/v1/categories", json!({"name": "Financeiro"}))
         .await;
     assert_eq!(s, 201, "{c}");
     let id = c["id"].as_str().unwrap().to_owned();
-    // Empty name → 422 naming the field, pt-BR message.
+    // Empty name → 422 naming the field (creation is the panel's `POST /categories`).
     let (s, e) = admin
         .post(&app, "/api/v1/categories", json!({"name": "  "}))
         .await;
     assert_eq!(s, 422);
     assert_eq!(e["field"], "name");
-    assert_eq!(e["message"], "nome é obrigatório");
-    // Duplicate name → 422.
+    // Duplicate name (the default "Resolvido" exists) → 409.
     let (s, e) = admin
         .post(&app, "/api/v1/categories", json!({"name": "Resolvido"}))
         .await;
-    assert_eq!((s, e["field"].as_str()), (422, Some("name")));
+    assert_eq!(s, 409, "{e}");
+    // Renaming onto a taken name → 422 naming the field, pt-BR message.
+    let (s, e) = admin
+        .put(
+            &app,
+            &format!("/api/v1/categories/{id}"),
+            json!({"name": "Resolvido"}),
+        )
+        .await;
+    assert_eq!((s, e["field"].as_str()), (422, Some("name")), "{e}");
+    let (s, e) = admin
+        .put(&app, &format!("/api/v1/categories/{id}"), json!({"name": " "}))
+        .await;
+    assert_eq!((s, e["message"].as_str()), (422, Some("nome é obrigatório")));
     // Rename, deactivate, reorder.
     let (s, c) = admin
         .put(
@@ -248,7 +260,7 @@ async fn categories_crud_validation_audit_and_roles() {
     store
         .set_conversation_owner(
             conv,
-            prosa_storage::conversations::OwnerChange {
+            &prosa_storage::conversations::OwnerChange {
                 status: ConversationStatus::Resolved,
                 assignee_id: None,
                 set_team: false,
