@@ -635,3 +635,81 @@ async fn pages_escape_and_forms() {
     assert!(page.contains("Insatisfação") && page.contains("0, 1"));
     app.running.stop().await.unwrap();
 }
+
+/// Close → the subscriber answers "1" through the channel → the inbound worker appends it to
+/// the resolved conversation (no new conversation), records the score, and the INSATISFAÇÃO
+/// rule (scores 0 and 1) notifies its operator.
+#[tokio::test]
+async fn rating_answer_through_inbound_worker() {
+    let app = start().await;
+    let admin = login(&app, ADMIN, PASSWORD).await;
+    let ana = make_user(&app, &admin, "ana@prosa.test", "agent").await;
+    let (s, rule) = admin
+        .post(&app, "/api/v1/rating-rules", json!({"description": "INSATISFAÇÃO", "scores": [0, 1], "operators": [ana.id]}))
+        .await;
+    assert_eq!(s, 201, "{rule}");
+    let conv = app.convs[0];
+    let (_, cats) = admin.get(&app, "/api/v1/categories").await;
+    let cat = cats[0]["id"].as_str().unwrap().to_owned();
+    let (s, closed) = admin
+        .post(&app, &format!("/api/v1/conversations/{}/close", conv.0), json!({"category_id": cat}))
+        .await;
+    assert_eq!(s, 200, "{closed}");
+    let store = &app.running.state.store;
+    let before = store.list_messages(conv, None, None, 100).await.unwrap().len();
+
+    let item = prosa_channel::InboundItem::Message(prosa_channel::InboundMessage {
+        provider_message_id: "answer-1".into(),
+        from: prosa_channel::ExternalContact {
+            external_id: "5511999990000".into(),
+            name: None,
+            phone: None,
+            meta: None,
+        },
+        content: MessageContent::text("1"),
+        sent_at: None,
+    });
+    let item = serde_json::to_string(&item).unwrap();
+    store
+        .store_inbound(
+            app.inbox,
+            &[NewInbound {
+                dedupe_key: "answer-1",
+                item: &item,
+                raw: "{}",
+            }],
+        )
+        .await
+        .unwrap();
+    store.signals.inbound.notify_one();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let list = loop {
+        let (s, list) = ana.get(&app, "/api/v1/notifications").await;
+        assert_eq!(s, 200);
+        if !list.as_array().unwrap().is_empty() {
+            break list;
+        }
+        assert!(std::time::Instant::now() < deadline, "no notification for ana");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["description"], "INSATISFAÇÃO");
+    assert_eq!(list[0]["score"], 1);
+    assert_eq!(list[0]["conversation_id"], conv.0.to_string());
+    // The answer joined the resolved conversation; no new conversation was opened.
+    let c = store.conversation_by_id(conv).await.unwrap();
+    assert_eq!(c.status, ConversationStatus::Resolved);
+    let after = store.list_messages(conv, None, None, 100).await.unwrap();
+    assert_eq!(after.len(), before + 1);
+    let (_, convs) = admin.get(&app, "/api/v1/conversations").await;
+    let open: Vec<&Value> = convs
+        .as_array()
+        .or_else(|| convs["items"].as_array())
+        .map(|a| a.iter().filter(|c| c["status"] != "resolved").collect())
+        .unwrap_or_default();
+    assert_eq!(open.len(), 1, "only the other seeded conversation is open: {convs}");
+    let (_, rated) = admin.get(&app, "/api/v1/ratings").await;
+    assert_eq!(rated.as_array().unwrap().len(), 1, "{rated}");
+    app.running.stop().await.unwrap();
+}
