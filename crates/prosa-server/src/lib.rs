@@ -1,6 +1,9 @@
 //! Prosa's server: the HTTP surface (webhooks, REST API, WebSocket, pages), the background
 //! workers and the composition of every crate. The binary calls [`serve`].
 
+// Page helpers return an axum `Response` as their error (a redirect or an error page).
+#![allow(clippy::result_large_err)]
+
 pub mod admin;
 pub mod api;
 pub mod auth;
@@ -153,20 +156,50 @@ pub fn router(state: AppState) -> Router {
         .route("/panel/operators", get(panel::operators))
         // ---- end panel
         // ---- admin
-        .route("/categories/{id}", axum::routing::put(admin::category_update).delete(admin::category_delete))
-        .route("/rating-rules", get(admin::rating_rule_list).post(admin::rating_rule_create))
-        .route("/rating-rules/{id}", axum::routing::put(admin::rating_rule_update).delete(admin::rating_rule_delete))
+        .route(
+            "/categories/{id}",
+            axum::routing::put(admin::category_update).delete(admin::category_delete),
+        )
+        .route(
+            "/rating-rules",
+            get(admin::rating_rule_list).post(admin::rating_rule_create),
+        )
+        .route(
+            "/rating-rules/{id}",
+            axum::routing::put(admin::rating_rule_update).delete(admin::rating_rule_delete),
+        )
         .route("/service-hours", get(admin::service_hours_get))
         .route("/service-hours/status", get(admin::service_hours_status))
-        .route("/service-hours/settings", axum::routing::put(admin::schedule_settings_put))
+        .route(
+            "/service-hours/settings",
+            axum::routing::put(admin::schedule_settings_put),
+        )
         .route("/service-hours/rules", post(admin::service_hours_create))
-        .route("/service-hours/rules/{id}", axum::routing::put(admin::service_hours_update).delete(admin::service_hours_delete))
-        .route("/service-hours/closed-dates", post(admin::closed_date_create))
-        .route("/service-hours/closed-dates/{day}", axum::routing::delete(admin::closed_date_delete))
-        .route("/canned-responses", get(admin::canned_list).post(admin::canned_create))
-        .route("/canned-responses/{id}", axum::routing::put(admin::canned_update).delete(admin::canned_delete))
+        .route(
+            "/service-hours/rules/{id}",
+            axum::routing::put(admin::service_hours_update).delete(admin::service_hours_delete),
+        )
+        .route(
+            "/service-hours/closed-dates",
+            post(admin::closed_date_create),
+        )
+        .route(
+            "/service-hours/closed-dates/{day}",
+            axum::routing::delete(admin::closed_date_delete),
+        )
+        .route(
+            "/canned-responses",
+            get(admin::canned_list).post(admin::canned_create),
+        )
+        .route(
+            "/canned-responses/{id}",
+            axum::routing::put(admin::canned_update).delete(admin::canned_delete),
+        )
         .route("/notifications", get(admin::notification_list))
-        .route("/notifications/unread-count", get(admin::notification_count))
+        .route(
+            "/notifications/unread-count",
+            get(admin::notification_count),
+        )
         .route("/notifications/{id}/treat", post(admin::notification_treat))
         .route("/ratings", get(admin::rating_list))
         // ---- end admin

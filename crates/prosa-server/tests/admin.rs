@@ -1,6 +1,8 @@
 //! Administration: categories, rating rules, service hours, canned responses, notifications and
 //! the rated-conversations journey, through the real server.
 
+#![allow(clippy::field_reassign_with_default)]
+
 use futures_util::StreamExt;
 use prosa_domain::message::MessageContent;
 use prosa_domain::model::{ChannelKind, ConversationStatus};
@@ -45,7 +47,9 @@ async fn start() -> App {
     config.egress.allowed_private_hosts = vec!["127.0.0.1".into()];
     config.admin_email = Some(ADMIN.into());
     config.admin_password = Some(SecretString::from(PASSWORD));
-    prosa_server::bootstrap_admin(&config, &store).await.unwrap();
+    prosa_server::bootstrap_admin(&config, &store)
+        .await
+        .unwrap();
     let (inbox, convs) = seed(&store).await;
     let running = prosa_server::start(config, store).await.unwrap();
     let base = format!("http://{}", running.addr);
@@ -108,7 +112,13 @@ async fn login(app: &App, email: &str, password: &str) -> Person {
 }
 
 impl Person {
-    async fn send(&self, method: reqwest::Method, app: &App, path: &str, body: Option<Value>) -> (u16, Value) {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        app: &App,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self
             .http
             .request(method, format!("{}{}", app.base, path))
@@ -119,13 +129,17 @@ impl Person {
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
     async fn get(&self, app: &App, path: &str) -> (u16, Value) {
         self.send(reqwest::Method::GET, app, path, None).await
     }
     async fn post(&self, app: &App, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, app, path, Some(body)).await
+        self.send(reqwest::Method::POST, app, path, Some(body))
+            .await
     }
     async fn put(&self, app: &App, path: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::PUT, app, path, Some(body)).await
@@ -240,9 +254,16 @@ async fn categories_crud_validation_audit_and_roles() {
         .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("name")), "{e}");
     let (s, e) = admin
-        .put(&app, &format!("/api/v1/categories/{id}"), json!({"name": " "}))
+        .put(
+            &app,
+            &format!("/api/v1/categories/{id}"),
+            json!({"name": " "}),
+        )
         .await;
-    assert_eq!((s, e["message"].as_str()), (422, Some("nome é obrigatório")));
+    assert_eq!(
+        (s, e["message"].as_str()),
+        (422, Some("nome é obrigatório"))
+    );
     // Rename, deactivate, reorder.
     let (s, c) = admin
         .put(
@@ -270,14 +291,19 @@ async fn categories_crud_validation_audit_and_roles() {
         )
         .await
         .unwrap();
-    let (s, e) = admin.delete(&app, &format!("/api/v1/categories/{id}")).await;
+    let (s, e) = admin
+        .delete(&app, &format!("/api/v1/categories/{id}"))
+        .await;
     assert_eq!(s, 409, "{e}");
     assert!(e["message"].as_str().unwrap().contains("desative"), "{e}");
     let (_, other) = admin
         .post(&app, "/api/v1/categories", json!({"name": "Dúvida"}))
         .await;
     let (s, _) = admin
-        .delete(&app, &format!("/api/v1/categories/{}", other["id"].as_str().unwrap()))
+        .delete(
+            &app,
+            &format!("/api/v1/categories/{}", other["id"].as_str().unwrap()),
+        )
         .await;
     assert_eq!(s, 204);
     // Audit trail: who, what.
@@ -291,7 +317,13 @@ async fn categories_crud_validation_audit_and_roles() {
     for a in ["category.create", "category.update", "category.delete"] {
         assert!(actions.contains(&a), "{a} in {actions:?}");
     }
-    assert!(audit.as_array().unwrap().iter().all(|a| a["actor"] == ADMIN || a["actor"] == "system"));
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["actor"] == ADMIN || a["actor"] == "system")
+    );
     // An operator reads categories but may not change configuration.
     let op = make_user(&app, &admin, "op@prosa.test", "agent").await;
     assert_eq!(op.get(&app, "/api/v1/categories").await.0, 200);
@@ -308,7 +340,12 @@ async fn categories_crud_validation_audit_and_roles() {
         assert_eq!(s, 403, "{m} {path}");
     }
     // Pages: 403 page for an operator.
-    let r = op.http.get(format!("{}/admin/categories", app.base)).send().await.unwrap();
+    let r = op
+        .http
+        .get(format!("{}/admin/categories", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("Acesso negado"));
     app.running.stop().await.unwrap();
@@ -319,29 +356,56 @@ async fn rating_rules_and_canned_validation() {
     let app = start().await;
     let admin = login(&app, ADMIN, PASSWORD).await;
     let (s, e) = admin
-        .post(&app, "/api/v1/rating-rules", json!({"description": "", "scores": [0], "operators": [admin.id]}))
+        .post(
+            &app,
+            "/api/v1/rating-rules",
+            json!({"description": "", "scores": [0], "operators": [admin.id]}),
+        )
         .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("description")));
-    assert_eq!(e["message"], prosa_rules::validation::msg::DESCRIPTION_REQUIRED);
+    assert_eq!(
+        e["message"],
+        prosa_rules::validation::msg::DESCRIPTION_REQUIRED
+    );
     let (s, e) = admin
-        .post(&app, "/api/v1/rating-rules", json!({"description": "X", "scores": [], "operators": [admin.id]}))
+        .post(
+            &app,
+            "/api/v1/rating-rules",
+            json!({"description": "X", "scores": [], "operators": [admin.id]}),
+        )
         .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("scores")));
     let (s, e) = admin
-        .post(&app, "/api/v1/rating-rules", json!({"description": "X", "scores": [11], "operators": [admin.id]}))
+        .post(
+            &app,
+            "/api/v1/rating-rules",
+            json!({"description": "X", "scores": [11], "operators": [admin.id]}),
+        )
         .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("scores[0]")));
     let (s, e) = admin
-        .post(&app, "/api/v1/rating-rules", json!({"description": "X", "scores": [1], "operators": []}))
+        .post(
+            &app,
+            "/api/v1/rating-rules",
+            json!({"description": "X", "scores": [1], "operators": []}),
+        )
         .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("operators")));
     assert_eq!(e["message"], "informe ao menos um operador");
     let (s, e) = admin
-        .post(&app, "/api/v1/rating-rules", json!({"description": "X", "scores": [1], "operators": ["999"]}))
+        .post(
+            &app,
+            "/api/v1/rating-rules",
+            json!({"description": "X", "scores": [1], "operators": ["999"]}),
+        )
         .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("operators[0]")));
     let (s, r) = admin
-        .post(&app, "/api/v1/rating-rules", json!({"description": "Elogio", "scores": [10, 9, 10], "operators": [admin.id]}))
+        .post(
+            &app,
+            "/api/v1/rating-rules",
+            json!({"description": "Elogio", "scores": [10, 9, 10], "operators": [admin.id]}),
+        )
         .await;
     assert_eq!(s, 201, "{r}");
     assert_eq!(r["scores"], json!([9, 10]));
@@ -353,15 +417,27 @@ async fn rating_rules_and_canned_validation() {
     assert_eq!(r["active"], false);
     // Canned responses: shortcut unique.
     let (s, _) = admin
-        .post(&app, "/api/v1/canned-responses", json!({"shortcut": "boleto", "content": "Segue a 2ª via."}))
+        .post(
+            &app,
+            "/api/v1/canned-responses",
+            json!({"shortcut": "boleto", "content": "Segue a 2ª via."}),
+        )
         .await;
     assert_eq!(s, 201);
     let (s, e) = admin
-        .post(&app, "/api/v1/canned-responses", json!({"shortcut": "boleto", "content": "Outro"}))
+        .post(
+            &app,
+            "/api/v1/canned-responses",
+            json!({"shortcut": "boleto", "content": "Outro"}),
+        )
         .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("shortcut")));
     let (s, e) = admin
-        .post(&app, "/api/v1/canned-responses", json!({"shortcut": "x", "content": ""}))
+        .post(
+            &app,
+            "/api/v1/canned-responses",
+            json!({"shortcut": "x", "content": ""}),
+        )
         .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("content")));
     // Service hours validation.
@@ -375,22 +451,41 @@ async fn rating_rules_and_canned_validation() {
         .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("weekdays")));
     let (s, e) = admin
-        .put(&app, "/api/v1/service-hours/settings", json!({"time_zone": "Marte/Olimpo", "national_holidays": true}))
+        .put(
+            &app,
+            "/api/v1/service-hours/settings",
+            json!({"time_zone": "Marte/Olimpo", "national_holidays": true}),
+        )
         .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("time_zone")));
     let (s, _) = admin
-        .post(&app, "/api/v1/service-hours/closed-dates", json!({"date": "2026-12-24"}))
+        .post(
+            &app,
+            "/api/v1/service-hours/closed-dates",
+            json!({"date": "2026-12-24"}),
+        )
         .await;
     assert_eq!(s, 201);
     let (s, e) = admin
-        .post(&app, "/api/v1/service-hours/closed-dates", json!({"date": "2026-12-24", "description": "Véspera"}))
+        .post(
+            &app,
+            "/api/v1/service-hours/closed-dates",
+            json!({"date": "2026-12-24", "description": "Véspera"}),
+        )
         .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("date")));
     let (_, sh) = admin.get(&app, "/api/v1/service-hours").await;
     assert_eq!(sh["closed_dates"][0]["description"], Value::Null);
     // The OpenAPI document lists the new paths.
     let (_, doc) = admin.get(&app, "/api/v1/openapi.json").await;
-    for p in ["/api/v1/categories", "/api/v1/rating-rules", "/api/v1/service-hours/status", "/api/v1/notifications/{id}/treat", "/api/v1/ratings", "/api/v1/canned-responses"] {
+    for p in [
+        "/api/v1/categories",
+        "/api/v1/rating-rules",
+        "/api/v1/service-hours/status",
+        "/api/v1/notifications/{id}/treat",
+        "/api/v1/ratings",
+        "/api/v1/canned-responses",
+    ] {
         assert!(doc["paths"].get(p).is_some(), "{p}");
     }
     app.running.stop().await.unwrap();
@@ -403,7 +498,10 @@ async fn service_hours_status() {
     let inbox = app.inbox;
     // Nothing configured: always open.
     let (s, st) = admin
-        .get(&app, &format!("/api/v1/service-hours/status?inbox_id={}", inbox.0))
+        .get(
+            &app,
+            &format!("/api/v1/service-hours/status?inbox_id={}", inbox.0),
+        )
         .await;
     assert_eq!(s, 200);
     assert_eq!(st, json!({"open": true, "next_opening": null}));
@@ -423,12 +521,20 @@ async fn service_hours_status() {
     assert_eq!(admin::schedule_status(&schedule, inbox, wed), (true, None));
     // The endpoint agrees with the library at the wall clock.
     let (_, st) = admin
-        .get(&app, &format!("/api/v1/service-hours/status?inbox_id={}", inbox.0))
+        .get(
+            &app,
+            &format!("/api/v1/service-hours/status?inbox_id={}", inbox.0),
+        )
         .await;
     let expected = admin::schedule_status(&schedule, inbox, jiff::Timestamp::now());
     assert_eq!(st["open"], expected.0);
-    assert_eq!(admin::queue_status(&app.running.state, inbox).await.0, expected.0);
-    let (s, e) = admin.get(&app, "/api/v1/service-hours/status?inbox_id=x").await;
+    assert_eq!(
+        admin::queue_status(&app.running.state, inbox).await.0,
+        expected.0
+    );
+    let (s, e) = admin
+        .get(&app, "/api/v1/service-hours/status?inbox_id=x")
+        .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("inbox_id")));
     app.running.stop().await.unwrap();
 }
@@ -460,7 +566,12 @@ async fn ws_connect(
 
 async fn frames_until<S>(ws: &mut S, deadline: Duration, want: &str) -> Vec<Value>
 where
-    S: futures_util::Stream<Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
 {
     let mut out = Vec::new();
     let end = tokio::time::Instant::now() + deadline;
@@ -485,7 +596,11 @@ async fn insatisfacao_journey() {
     let ana = make_user(&app, &admin, "ana@prosa.test", "agent").await;
     let bia = make_user(&app, &admin, "bia@prosa.test", "agent").await;
     let (s, rule) = admin
-        .post(&app, "/api/v1/rating-rules", json!({"description": "INSATISFAÇÃO", "scores": [0, 1], "operators": [ana.id]}))
+        .post(
+            &app,
+            "/api/v1/rating-rules",
+            json!({"description": "INSATISFAÇÃO", "scores": [0, 1], "operators": [ana.id]}),
+        )
         .await;
     assert_eq!(s, 201, "{rule}");
     let conv = app.convs[0];
@@ -502,7 +617,12 @@ async fn insatisfacao_journey() {
         .find(|f| f["type"] == "notification_created")
         .expect("ana's panel gets notification_created");
     let nid = n["notification_id"].as_str().unwrap().to_owned();
-    let frames = frames_until(&mut ws_bia, Duration::from_millis(800), "notification_created").await;
+    let frames = frames_until(
+        &mut ws_bia,
+        Duration::from_millis(800),
+        "notification_created",
+    )
+    .await;
     assert!(
         frames.iter().all(|f| f["type"] != "notification_created"),
         "bia must not get it: {frames:?}"
@@ -516,48 +636,127 @@ async fn insatisfacao_journey() {
     assert_eq!(list[0]["score"], 1);
     assert_eq!(list[0]["conversation_id"], conv.0.to_string());
     assert_eq!(bia.get(&app, "/api/v1/notifications").await.1, json!([]));
-    assert_eq!(ana.get(&app, "/api/v1/notifications/unread-count").await.1["count"], 1);
+    assert_eq!(
+        ana.get(&app, "/api/v1/notifications/unread-count").await.1["count"],
+        1
+    );
 
     // Editing the rule never rewrites the notification.
     let rid = rule["id"].as_str().unwrap();
     let (s, _) = admin
-        .put(&app, &format!("/api/v1/rating-rules/{rid}"), json!({"description": "Detratores", "scores": [0, 1, 2], "operators": [ana.id]}))
+        .put(
+            &app,
+            &format!("/api/v1/rating-rules/{rid}"),
+            json!({"description": "Detratores", "scores": [0, 1, 2], "operators": [ana.id]}),
+        )
         .await;
     assert_eq!(s, 200);
-    assert_eq!(ana.get(&app, "/api/v1/notifications").await.1[0]["description"], "INSATISFAÇÃO");
+    assert_eq!(
+        ana.get(&app, "/api/v1/notifications").await.1[0]["description"],
+        "INSATISFAÇÃO"
+    );
 
     // The ratings list (supervisor view) with filters.
-    let (_, rated) = admin.get(&app, "/api/v1/ratings?min_score=0&max_score=2&treated=false").await;
+    let (_, rated) = admin
+        .get(
+            &app,
+            "/api/v1/ratings?min_score=0&max_score=2&treated=false",
+        )
+        .await;
     assert_eq!(rated.as_array().unwrap().len(), 1, "{rated}");
     assert_eq!(rated[0]["untreated"], 1);
-    assert_eq!(admin.get(&app, &format!("/api/v1/ratings?rule_id={rid}")).await.1.as_array().unwrap().len(), 1);
-    assert_eq!(admin.get(&app, "/api/v1/ratings?min_score=5").await.1, json!([]));
-    assert_eq!(admin.get(&app, "/api/v1/ratings?from=2000-01-01&to=2000-01-02").await.1, json!([]));
+    assert_eq!(
+        admin
+            .get(&app, &format!("/api/v1/ratings?rule_id={rid}"))
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        admin.get(&app, "/api/v1/ratings?min_score=5").await.1,
+        json!([])
+    );
+    assert_eq!(
+        admin
+            .get(&app, "/api/v1/ratings?from=2000-01-01&to=2000-01-02")
+            .await
+            .1,
+        json!([])
+    );
     let (s, e) = admin.get(&app, "/api/v1/ratings?min_score=12").await;
     assert_eq!((s, e["field"].as_str()), (422, Some("min_score")));
 
     // Bia cannot treat Ana's notification; Ana needs a note; then treats it.
-    let (s, _) = bia.post(&app, &format!("/api/v1/notifications/{nid}/treat"), json!({"note": "x"})).await;
+    let (s, _) = bia
+        .post(
+            &app,
+            &format!("/api/v1/notifications/{nid}/treat"),
+            json!({"note": "x"}),
+        )
+        .await;
     assert_eq!(s, 404);
-    let (s, e) = ana.post(&app, &format!("/api/v1/notifications/{nid}/treat"), json!({"note": " "})).await;
+    let (s, e) = ana
+        .post(
+            &app,
+            &format!("/api/v1/notifications/{nid}/treat"),
+            json!({"note": " "}),
+        )
+        .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("note")));
     let (s, _) = ana
-        .post(&app, &format!("/api/v1/notifications/{nid}/treat"), json!({"note": "Técnico visitou; cabo trocado."}))
+        .post(
+            &app,
+            &format!("/api/v1/notifications/{nid}/treat"),
+            json!({"note": "Técnico visitou; cabo trocado."}),
+        )
         .await;
     assert_eq!(s, 204);
     let (_, list) = ana.get(&app, "/api/v1/notifications?treated=true").await;
     assert_eq!(list[0]["treatment_note"], "Técnico visitou; cabo trocado.");
-    assert_eq!(ana.get(&app, "/api/v1/notifications/unread-count").await.1["count"], 0);
+    assert_eq!(
+        ana.get(&app, "/api/v1/notifications/unread-count").await.1["count"],
+        0
+    );
     let (_, audit) = admin.get(&app, "/api/v1/audit").await;
-    assert!(audit.as_array().unwrap().iter().any(|a| a["action"] == "notification.treat" && a["actor"] == "ana@prosa.test"));
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "notification.treat" && a["actor"] == "ana@prosa.test")
+    );
 
     // The rated-conversations page shows it to Ana, with the conversation read-only.
-    let page = ana.http.get(format!("{}/ratings", app.base)).send().await.unwrap().text().await.unwrap();
+    let page = ana
+        .http
+        .get(format!("{}/ratings", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("INSATISFAÇÃO"), "{page}");
-    let page = ana.http.get(format!("{}/ratings/{nid}", app.base)).send().await.unwrap().text().await.unwrap();
+    let page = ana
+        .http
+        .get(format!("{}/ratings/{nid}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Minha internet caiu"));
     assert!(page.contains("cabo trocado"));
-    let r = bia.http.get(format!("{}/ratings/{nid}", app.base)).send().await.unwrap();
+    let r = bia
+        .http
+        .get(format!("{}/ratings/{nid}", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     app.running.stop().await.unwrap();
 }
@@ -573,25 +772,60 @@ async fn rating_answer_hook() {
         ..MessageContent::default()
     };
     // No request pending: not a rating answer.
-    assert!(!admin::maybe_rating_answer(state, conv, &text("10")).await.unwrap());
+    assert!(
+        !admin::maybe_rating_answer(state, conv, &text("10"))
+            .await
+            .unwrap()
+    );
     admin::request_rating(state, conv).await.unwrap();
     // Something else: one polite re-ask.
-    assert!(admin::maybe_rating_answer(state, conv, &text("quero falar com alguém")).await.unwrap());
-    let msgs = state.store.list_messages(conv, None, None, 50).await.unwrap();
-    assert_eq!(msgs.last().unwrap().content.text.as_deref(), Some(admin::RATING_REASK));
+    assert!(
+        admin::maybe_rating_answer(state, conv, &text("quero falar com alguém"))
+            .await
+            .unwrap()
+    );
+    let msgs = state
+        .store
+        .list_messages(conv, None, None, 50)
+        .await
+        .unwrap();
+    assert_eq!(
+        msgs.last().unwrap().content.text.as_deref(),
+        Some(admin::RATING_REASK)
+    );
     // Then the score.
-    assert!(admin::maybe_rating_answer(state, conv, &text("nota 9")).await.unwrap());
+    assert!(
+        admin::maybe_rating_answer(state, conv, &text("nota 9"))
+            .await
+            .unwrap()
+    );
     let (_, rated) = admin.get(&app, "/api/v1/ratings").await;
     assert_eq!(rated[0]["score"], 9);
     // Answered: later messages are not read as scores.
-    assert!(!admin::maybe_rating_answer(state, conv, &text("8")).await.unwrap());
+    assert!(
+        !admin::maybe_rating_answer(state, conv, &text("8"))
+            .await
+            .unwrap()
+    );
 
     // Two misses stop asking.
     let conv2 = app.convs[1];
     admin::request_rating(state, conv2).await.unwrap();
-    assert!(admin::maybe_rating_answer(state, conv2, &text("hã?")).await.unwrap());
-    assert!(!admin::maybe_rating_answer(state, conv2, &text("não sei")).await.unwrap());
-    assert!(!admin::maybe_rating_answer(state, conv2, &text("5")).await.unwrap());
+    assert!(
+        admin::maybe_rating_answer(state, conv2, &text("hã?"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !admin::maybe_rating_answer(state, conv2, &text("não sei"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !admin::maybe_rating_answer(state, conv2, &text("5"))
+            .await
+            .unwrap()
+    );
     app.running.stop().await.unwrap();
 }
 
@@ -600,24 +834,62 @@ async fn pages_escape_and_forms() {
     let app = start().await;
     let admin = login(&app, ADMIN, PASSWORD).await;
     let xss = "<script>alert('x')</script>";
-    let (s, _) = admin.post(&app, "/api/v1/categories", json!({"name": xss})).await;
+    let (s, _) = admin
+        .post(&app, "/api/v1/categories", json!({"name": xss}))
+        .await;
     assert_eq!(s, 201);
-    let page = admin.http.get(format!("{}/admin/categories", app.base)).send().await.unwrap().text().await.unwrap();
+    let page = admin
+        .http
+        .get(format!("{}/admin/categories", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!page.contains(xss), "raw payload on the page");
-    assert!(page.contains("&lt;script&gt;alert('x')&lt;/script&gt;") || page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), "escaped payload");
+    assert!(
+        page.contains("&lt;script&gt;alert('x')&lt;/script&gt;")
+            || page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
+        "escaped payload"
+    );
     // Every admin page renders for an administrator.
-    for p in ["/admin", "/admin/users", "/admin/teams", "/admin/rating-rules", "/admin/service-hours", "/admin/canned-responses", "/admin/audit", "/ratings"] {
-        let r = admin.http.get(format!("{}{p}", app.base)).send().await.unwrap();
+    for p in [
+        "/admin",
+        "/admin/users",
+        "/admin/teams",
+        "/admin/rating-rules",
+        "/admin/service-hours",
+        "/admin/canned-responses",
+        "/admin/audit",
+        "/ratings",
+    ] {
+        let r = admin
+            .http
+            .get(format!("{}{p}", app.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{p}");
     }
     // A form post without the CSRF token is refused; with it, a validation error shows next to
     // the field in pt-BR.
-    let r = admin.http.post(format!("{}/admin/categories", app.base)).form(&[("name", "Sem token")]).send().await.unwrap();
+    let r = admin
+        .http
+        .post(format!("{}/admin/categories", app.base))
+        .form(&[("name", "Sem token")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     let r = admin
         .http
         .post(format!("{}/admin/rating-rules", app.base))
-        .form(&[("csrf_token", admin.csrf.as_str()), ("description", "Insatisfação"), ("scores", "0")])
+        .form(&[
+            ("csrf_token", admin.csrf.as_str()),
+            ("description", "Insatisfação"),
+            ("scores", "0"),
+        ])
         .send()
         .await
         .unwrap();
@@ -626,12 +898,27 @@ async fn pages_escape_and_forms() {
     let r = admin
         .http
         .post(format!("{}/admin/rating-rules", app.base))
-        .form(&[("csrf_token", admin.csrf.as_str()), ("description", "Insatisfação"), ("scores", "0"), ("scores", "1"), ("operators", admin.id.as_str()), ("active", "true")])
+        .form(&[
+            ("csrf_token", admin.csrf.as_str()),
+            ("description", "Insatisfação"),
+            ("scores", "0"),
+            ("scores", "1"),
+            ("operators", admin.id.as_str()),
+            ("active", "true"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let page = admin.http.get(format!("{}/admin/rating-rules", app.base)).send().await.unwrap().text().await.unwrap();
+    let page = admin
+        .http
+        .get(format!("{}/admin/rating-rules", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Insatisfação") && page.contains("0, 1"));
     app.running.stop().await.unwrap();
 }
@@ -645,18 +932,30 @@ async fn rating_answer_through_inbound_worker() {
     let admin = login(&app, ADMIN, PASSWORD).await;
     let ana = make_user(&app, &admin, "ana@prosa.test", "agent").await;
     let (s, rule) = admin
-        .post(&app, "/api/v1/rating-rules", json!({"description": "INSATISFAÇÃO", "scores": [0, 1], "operators": [ana.id]}))
+        .post(
+            &app,
+            "/api/v1/rating-rules",
+            json!({"description": "INSATISFAÇÃO", "scores": [0, 1], "operators": [ana.id]}),
+        )
         .await;
     assert_eq!(s, 201, "{rule}");
     let conv = app.convs[0];
     let (_, cats) = admin.get(&app, "/api/v1/categories").await;
     let cat = cats[0]["id"].as_str().unwrap().to_owned();
     let (s, closed) = admin
-        .post(&app, &format!("/api/v1/conversations/{}/close", conv.0), json!({"category_id": cat}))
+        .post(
+            &app,
+            &format!("/api/v1/conversations/{}/close", conv.0),
+            json!({"category_id": cat}),
+        )
         .await;
     assert_eq!(s, 200, "{closed}");
     let store = &app.running.state.store;
-    let before = store.list_messages(conv, None, None, 100).await.unwrap().len();
+    let before = store
+        .list_messages(conv, None, None, 100)
+        .await
+        .unwrap()
+        .len();
 
     let item = prosa_channel::InboundItem::Message(prosa_channel::InboundMessage {
         provider_message_id: "answer-1".into(),
@@ -690,7 +989,10 @@ async fn rating_answer_through_inbound_worker() {
         if !list.as_array().unwrap().is_empty() {
             break list;
         }
-        assert!(std::time::Instant::now() < deadline, "no notification for ana");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notification for ana"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
@@ -708,7 +1010,11 @@ async fn rating_answer_through_inbound_worker() {
         .or_else(|| convs["items"].as_array())
         .map(|a| a.iter().filter(|c| c["status"] != "resolved").collect())
         .unwrap_or_default();
-    assert_eq!(open.len(), 1, "only the other seeded conversation is open: {convs}");
+    assert_eq!(
+        open.len(),
+        1,
+        "only the other seeded conversation is open: {convs}"
+    );
     let (_, rated) = admin.get(&app, "/api/v1/ratings").await;
     assert_eq!(rated.as_array().unwrap().len(), 1, "{rated}");
     app.running.stop().await.unwrap();

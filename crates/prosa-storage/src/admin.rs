@@ -360,9 +360,8 @@ impl Store {
         let now = now_ms();
         let intervals =
             serde_json::to_string(&rule.intervals).expect("invariant: strings serialize");
-        let inboxes = (!rule.inbox_ids.is_empty()).then(|| {
-            serde_json::to_string(&rule.inbox_ids).expect("invariant: numbers serialize")
-        });
+        let inboxes = (!rule.inbox_ids.is_empty())
+            .then(|| serde_json::to_string(&rule.inbox_ids).expect("invariant: numbers serialize"));
         let id = in_tx!(self, tx, _pg => {
             match id {
                 None => {
@@ -475,7 +474,11 @@ impl Store {
     // ------------------------------------------------------------------ ratings
 
     /// Records that the subscriber was asked for a score (replacing an older unanswered ask).
-    pub async fn request_rating(&self, conversation: ConversationId, expires_at: Timestamp) -> Result<()> {
+    pub async fn request_rating(
+        &self,
+        conversation: ConversationId,
+        expires_at: Timestamp,
+    ) -> Result<()> {
         let now = now_ms();
         in_tx!(self, tx, _pg => {
             sqlx::query("INSERT INTO rating (conversation_id, score, comment, requested_at, answered_at, expires_at, reasked, created_at, updated_at) VALUES ($1, NULL, NULL, $2, NULL, $3, FALSE, $2, $2) \
@@ -607,7 +610,8 @@ impl Store {
     }
 
     pub async fn notification_by_id(&self, id: NotificationId) -> Result<NotificationRecord> {
-        let sql = format!("SELECT {NOTIFICATION_COLUMNS} FROM notification WHERE notification_id = $1");
+        let sql =
+            format!("SELECT {NOTIFICATION_COLUMNS} FROM notification WHERE notification_id = $1");
         let row: NotificationRow = on_read!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_one(pool).await?
         });

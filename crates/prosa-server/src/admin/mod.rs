@@ -136,7 +136,14 @@ pub async fn create_category(
         .append_category(&name)
         .await
         .map_err(duplicate("name", "já existe uma categoria com este nome"))?;
-    audit(state, who, "category.create", format!("category:{id}"), json!({"name": name})).await?;
+    audit(
+        state,
+        who,
+        "category.create",
+        format!("category:{id}"),
+        json!({"name": name}),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -165,7 +172,9 @@ pub async fn category_update(
         json!({"name": name, "active": active, "position": position, "previous_name": current.name}),
     )
     .await?;
-    Ok(Json(AdminCategoryDto::from(&state.store.category_by_id(id).await?)))
+    Ok(Json(AdminCategoryDto::from(
+        &state.store.category_by_id(id).await?,
+    )))
 }
 
 /// Deletes a category; one that conversations carry is refused (409): deactivate it instead.
@@ -181,7 +190,14 @@ pub async fn delete_category(
             current.name
         )));
     }
-    audit(state, who, "category.delete", format!("category:{id}"), json!({"name": current.name})).await
+    audit(
+        state,
+        who,
+        "category.delete",
+        format!("category:{id}"),
+        json!({"name": current.name}),
+    )
+    .await
 }
 
 #[utoipa::path(delete, path = "/api/v1/categories/{id}", responses((status = 204), (status = 409)), tag = "administration")]
@@ -337,7 +353,14 @@ pub async fn rating_rule_delete(
     let id = RatingRuleId(path_id(&id)?);
     let r = state.store.rating_rule_by_id(id).await?;
     state.store.delete_rating_rule(id).await?;
-    audit(&state, &who, "rating_rule.delete", format!("rating_rule:{id}"), json!({"description": r.description})).await?;
+    audit(
+        &state,
+        &who,
+        "rating_rule.delete",
+        format!("rating_rule:{id}"),
+        json!({"description": r.description}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -421,7 +444,11 @@ pub async fn load_schedule(state: &AppState) -> Result<Schedule, ApiError> {
 /// Whether the human queue of an inbox is open at `now`, and if not, when it opens
 /// ("segunda-feira às 08:00"). With no active rule at all the queue is always open (hours not
 /// configured).
-pub fn schedule_status(schedule: &Schedule, inbox: InboxId, now: Timestamp) -> (bool, Option<String>) {
+pub fn schedule_status(
+    schedule: &Schedule,
+    inbox: InboxId,
+    now: Timestamp,
+) -> (bool, Option<String>) {
     if !schedule.rules.iter().any(|r| r.active) {
         return (true, None);
     }
@@ -608,7 +635,14 @@ pub async fn service_hours_delete(
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(&id)?;
     state.store.delete_service_hours(id).await?;
-    audit(&state, &who, "service_hours.delete", format!("service_hours_rule:{id}"), json!({})).await?;
+    audit(
+        &state,
+        &who,
+        "service_hours.delete",
+        format!("service_hours_rule:{id}"),
+        json!({}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -634,7 +668,9 @@ pub async fn add_closed_date(
         .as_deref()
         .map(str::trim)
         .filter(|d| !d.is_empty());
-    if description.is_some_and(|d| d.chars().count() > prosa_rules::validation::DESCRIPTION_MAX_CHARS) {
+    if description
+        .is_some_and(|d| d.chars().count() > prosa_rules::validation::DESCRIPTION_MAX_CHARS)
+    {
         return Err(ApiError::invalid(
             "description",
             prosa_rules::validation::msg::DESCRIPTION_TOO_LONG,
@@ -645,8 +681,18 @@ pub async fn add_closed_date(
         .store
         .add_closed_date(&day, description)
         .await
-        .map_err(duplicate("date", prosa_rules::validation::msg::CLOSED_DATE_DUPLICATE))?;
-    audit(state, who, "closed_date.add", format!("closed_date:{day}"), json!({"description": description})).await
+        .map_err(duplicate(
+            "date",
+            prosa_rules::validation::msg::CLOSED_DATE_DUPLICATE,
+        ))?;
+    audit(
+        state,
+        who,
+        "closed_date.add",
+        format!("closed_date:{day}"),
+        json!({"description": description}),
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/service-hours/closed-dates", request_body = ClosedDateInput, responses((status = 201), (status = 422)), tag = "administration")]
@@ -666,7 +712,14 @@ pub async fn closed_date_delete(
     Path(day): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_closed_date(&day).await?;
-    audit(&state, &who, "closed_date.delete", format!("closed_date:{day}"), json!({})).await?;
+    audit(
+        &state,
+        &who,
+        "closed_date.delete",
+        format!("closed_date:{day}"),
+        json!({}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -690,7 +743,14 @@ pub async fn save_schedule_settings(
         .store
         .put_setting(SCHEDULE_SETTING, &json!(settings))
         .await?;
-    audit(state, who, "service_hours.settings", "setting:service_hours".into(), json!(settings)).await
+    audit(
+        state,
+        who,
+        "service_hours.settings",
+        "setting:service_hours".into(),
+        json!(settings),
+    )
+    .await
 }
 
 #[utoipa::path(put, path = "/api/v1/service-hours/settings", request_body = ScheduleSettings, responses((status = 200, body = ScheduleSettings), (status = 422)), tag = "administration")]
@@ -758,8 +818,18 @@ pub async fn save_canned(
         .store
         .save_canned_response(id, &shortcut, content)
         .await
-        .map_err(duplicate("shortcut", "já existe uma resposta com este atalho"))?;
-    audit(state, who, "canned_response.save", format!("canned_response:{id}"), json!({"shortcut": shortcut})).await?;
+        .map_err(duplicate(
+            "shortcut",
+            "já existe uma resposta com este atalho",
+        ))?;
+    audit(
+        state,
+        who,
+        "canned_response.save",
+        format!("canned_response:{id}"),
+        json!({"shortcut": shortcut}),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -807,7 +877,14 @@ pub async fn canned_delete(
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(&id)?;
     state.store.delete_canned_response(id).await?;
-    audit(&state, &who, "canned_response.delete", format!("canned_response:{id}"), json!({})).await?;
+    audit(
+        &state,
+        &who,
+        "canned_response.delete",
+        format!("canned_response:{id}"),
+        json!({}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -876,7 +953,8 @@ fn parse_instant(field: &str, s: &str, end_of_day: bool) -> Result<Timestamp, Ap
         .parse()
         .map_err(|_| ApiError::invalid(field, "data inválida (use AAAA-MM-DD)"))?;
     let d = if end_of_day {
-        d.tomorrow().map_err(|_| ApiError::invalid(field, "data inválida"))?
+        d.tomorrow()
+            .map_err(|_| ApiError::invalid(field, "data inválida"))?
     } else {
         d
     };
@@ -893,10 +971,9 @@ impl RatingQuery {
         let score = |field: &str, v: &Option<String>| -> Result<Option<u8>, ApiError> {
             nonempty(v)
                 .map(|s| {
-                    s.parse::<u8>()
-                        .ok()
-                        .filter(|n| *n <= 10)
-                        .ok_or_else(|| ApiError::invalid(field, prosa_rules::validation::msg::SCORE_RANGE))
+                    s.parse::<u8>().ok().filter(|n| *n <= 10).ok_or_else(|| {
+                        ApiError::invalid(field, prosa_rules::validation::msg::SCORE_RANGE)
+                    })
                 })
                 .transpose()
         };
@@ -1015,7 +1092,14 @@ pub async fn treat_notification(
         ));
     }
     state.store.treat_notification(id, user.id, note).await?;
-    audit(state, who, "notification.treat", format!("notification:{id}"), json!({"note": note})).await
+    audit(
+        state,
+        who,
+        "notification.treat",
+        format!("notification:{id}"),
+        json!({"note": note}),
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/treat", request_body = TreatInput, responses((status = 204), (status = 422)), tag = "ratings")]
@@ -1052,7 +1136,10 @@ pub async fn record_rating(
     score: u8,
     comment: Option<String>,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(score <= prosa_rules::rating::MAX_SCORE, "score {score} out of 0..=10");
+    anyhow::ensure!(
+        score <= prosa_rules::rating::MAX_SCORE,
+        "score {score} out of 0..=10"
+    );
     let rules = rules_of(&state.store.list_rating_rules().await?);
     let notifications: Vec<NewNotification> = prosa_rules::notifications_for(&rules, score)
         .into_iter()
@@ -1071,7 +1158,10 @@ pub async fn record_rating(
 }
 
 /// Records that the subscriber was just asked for a score (the answer is awaited 24 h).
-pub async fn request_rating(state: &AppState, conversation_id: ConversationId) -> anyhow::Result<()> {
+pub async fn request_rating(
+    state: &AppState,
+    conversation_id: ConversationId,
+) -> anyhow::Result<()> {
     let expires = Timestamp::now() + jiff::SignedDuration::from_hours(RATING_REQUEST_HOURS);
     state.store.request_rating(conversation_id, expires).await?;
     Ok(())

@@ -312,7 +312,14 @@ pub async fn users_create(
                 .add_team_member(TeamId(parse_id("team_id", t)?), id)
                 .await?;
         }
-        audit(&state, &who, "user.create", format!("user:{id}"), json!({"email": input.email.trim().to_lowercase(), "role": role.as_str()})).await
+        audit(
+            &state,
+            &who,
+            "user.create",
+            format!("user:{id}"),
+            json!({"email": input.email.trim().to_lowercase(), "role": role.as_str()}),
+        )
+        .await
     }
     .await;
     match result {
@@ -344,7 +351,19 @@ pub async fn user_active(
     if let Err(e) = state.store.set_user_active(UserId(id), active).await {
         return err_response(e.into());
     }
-    if let Err(e) = audit(&state, &who, if active { "user.activate" } else { "user.deactivate" }, format!("user:{id}"), json!({})).await {
+    if let Err(e) = audit(
+        &state,
+        &who,
+        if active {
+            "user.activate"
+        } else {
+            "user.deactivate"
+        },
+        format!("user:{id}"),
+        json!({}),
+    )
+    .await
+    {
         return err_response(e);
     }
     back("/admin/users")
@@ -402,7 +421,14 @@ pub async fn teams_create(
             .create_team(&name)
             .await
             .map_err(duplicate("name", "já existe uma equipe com este nome"))?;
-        audit(&state, &who, "team.create", format!("team:{id}"), json!({"name": name})).await
+        audit(
+            &state,
+            &who,
+            "team.create",
+            format!("team:{id}"),
+            json!({"name": name}),
+        )
+        .await
     }
     .await;
     match result {
@@ -512,7 +538,14 @@ pub async fn categories_update(
             .update_category(id, &name, active, position)
             .await
             .map_err(duplicate("name", "já existe uma categoria com este nome"))?;
-        audit(&state, &who, "category.update", format!("category:{id}"), json!({"name": name, "active": active, "position": position})).await
+        audit(
+            &state,
+            &who,
+            "category.update",
+            format!("category:{id}"),
+            json!({"name": name, "active": active, "position": position}),
+        )
+        .await
     }
     .await;
     match result {
@@ -555,7 +588,10 @@ async fn rating_rules_view(
         .or_else(|| editing.map(|r| r.description.clone()))
         .unwrap_or_default();
     let scores: Vec<u8> = match (typed, editing) {
-        (Some(f), _) => many(f, "scores").iter().filter_map(|s| s.parse().ok()).collect(),
+        (Some(f), _) => many(f, "scores")
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect(),
         (None, Some(r)) => r.scores.clone(),
         _ => Vec::new(),
     };
@@ -673,7 +709,10 @@ fn rule_input(f: &Fields) -> RatingRuleInput {
             .iter()
             .map(|s| s.parse().unwrap_or(-1))
             .collect(),
-        operators: many(f, "operators").iter().map(|s| (*s).to_owned()).collect(),
+        operators: many(f, "operators")
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
         active: Some(one(f, "active") == "true"),
     }
 }
@@ -726,7 +765,15 @@ pub async fn rating_rules_delete(
     if let Err(e) = state.store.delete_rating_rule(RatingRuleId(id)).await {
         return err_response(e.into());
     }
-    if let Err(e) = audit(&state, &who, "rating_rule.delete", format!("rating_rule:{id}"), json!({})).await {
+    if let Err(e) = audit(
+        &state,
+        &who,
+        "rating_rule.delete",
+        format!("rating_rule:{id}"),
+        json!({}),
+    )
+    .await
+    {
         return err_response(e);
     }
     back("/admin/rating-rules")
@@ -744,7 +791,12 @@ const WEEKDAYS: &[(&str, &str)] = &[
     ("sun", "Domingo"),
 ];
 
-async fn service_hours_view(state: &AppState, who: &Principal, p: Option<Problem>, typed: Option<&Fields>) -> Response {
+async fn service_hours_view(
+    state: &AppState,
+    who: &Principal,
+    p: Option<Problem>,
+    typed: Option<&Fields>,
+) -> Response {
     let rules = state.store.list_service_hours().await.unwrap_or_default();
     let closed = state.store.list_closed_dates().await.unwrap_or_default();
     let settings = schedule_settings(state).await.unwrap_or_default();
@@ -759,10 +811,23 @@ async fn service_hours_view(state: &AppState, who: &Principal, p: Option<Problem
         .collect();
     let t = |k: &str| typed.map(|f| one(f, k).to_owned()).unwrap_or_default();
     let typed_days: Vec<String> = typed
-        .map(|f| many(f, "weekdays").iter().map(|s| (*s).to_owned()).collect())
-        .unwrap_or_else(|| ["mon", "tue", "wed", "thu", "fri"].map(String::from).to_vec());
-    let starts: Vec<String> = typed.map(|f| many(f, "start").iter().map(|s| (*s).to_owned()).collect()).unwrap_or_default();
-    let ends: Vec<String> = typed.map(|f| many(f, "end").iter().map(|s| (*s).to_owned()).collect()).unwrap_or_default();
+        .map(|f| {
+            many(f, "weekdays")
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        })
+        .unwrap_or_else(|| {
+            ["mon", "tue", "wed", "thu", "fri"]
+                .map(String::from)
+                .to_vec()
+        });
+    let starts: Vec<String> = typed
+        .map(|f| many(f, "start").iter().map(|s| (*s).to_owned()).collect())
+        .unwrap_or_default();
+    let ends: Vec<String> = typed
+        .map(|f| many(f, "end").iter().map(|s| (*s).to_owned()).collect())
+        .unwrap_or_default();
     let rows = starts.len().max(2);
     let body = html! {
         (general_msg(&p, &["description", "weekdays", "intervals", "intervals[0].start", "intervals[0].end", "intervals[1].start", "intervals[1].end", "date", "time_zone"]))
@@ -903,12 +968,20 @@ pub async fn service_hours_post(
                 .collect();
             let input = ServiceHoursInput {
                 description: one(&f, "description").to_owned(),
-                weekdays: many(&f, "weekdays").iter().map(|s| (*s).to_owned()).collect(),
+                weekdays: many(&f, "weekdays")
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
                 intervals,
-                inbox_ids: many(&f, "inbox_ids").iter().map(|s| (*s).to_owned()).collect(),
+                inbox_ids: many(&f, "inbox_ids")
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
                 active: Some(true),
             };
-            save_service_hours(&state, &who, None, &input).await.map(|_| ())
+            save_service_hours(&state, &who, None, &input)
+                .await
+                .map(|_| ())
         }
         "closed-dates" => {
             add_closed_date(
@@ -955,16 +1028,32 @@ pub async fn service_hours_remove(
     };
     let result = match what.as_str() {
         "rules" => match path_id(&id) {
-            Ok(n) => state.store.delete_service_hours(n).await.map_err(ApiError::from),
+            Ok(n) => state
+                .store
+                .delete_service_hours(n)
+                .await
+                .map_err(ApiError::from),
             Err(e) => Err(e),
         },
-        "closed-dates" => state.store.delete_closed_date(&id).await.map_err(ApiError::from),
+        "closed-dates" => state
+            .store
+            .delete_closed_date(&id)
+            .await
+            .map_err(ApiError::from),
         _ => Err(ApiError::NotFound),
     };
     if let Err(e) = result {
         return err_response(e);
     }
-    if let Err(e) = audit(&state, &who, &format!("{}.delete", what.replace('-', "_")), format!("{what}:{id}"), json!({})).await {
+    if let Err(e) = audit(
+        &state,
+        &who,
+        &format!("{}.delete", what.replace('-', "_")),
+        format!("{what}:{id}"),
+        json!({}),
+    )
+    .await
+    {
         return err_response(e);
     }
     back("/admin/service-hours")
@@ -972,8 +1061,17 @@ pub async fn service_hours_remove(
 
 // ---------------------------------------------------------------- canned responses
 
-async fn canned_view(state: &AppState, who: &Principal, p: Option<Problem>, typed: Option<&Fields>) -> Response {
-    let items = state.store.list_canned_responses().await.unwrap_or_default();
+async fn canned_view(
+    state: &AppState,
+    who: &Principal,
+    p: Option<Problem>,
+    typed: Option<&Fields>,
+) -> Response {
+    let items = state
+        .store
+        .list_canned_responses()
+        .await
+        .unwrap_or_default();
     let t = |k: &str| typed.map(|f| one(f, k).to_owned()).unwrap_or_default();
     let body = html! {
         (general_msg(&p, &["shortcut", "content"]))
@@ -1055,7 +1153,15 @@ pub async fn canned_remove(
     if let Err(e) = state.store.delete_canned_response(id).await {
         return err_response(e.into());
     }
-    if let Err(e) = audit(&state, &who, "canned_response.delete", format!("canned_response:{id}"), json!({})).await {
+    if let Err(e) = audit(
+        &state,
+        &who,
+        "canned_response.delete",
+        format!("canned_response:{id}"),
+        json!({}),
+    )
+    .await
+    {
         return err_response(e);
     }
     back("/admin/canned-responses")
@@ -1093,7 +1199,9 @@ pub async fn audit_page(State(state): State<AppState>, MaybeUser(who): MaybeUser
 fn fmt_time(t: Timestamp) -> String {
     let tz = jiff::tz::TimeZone::get(prosa_rules::service_hours::DEFAULT_TIME_ZONE)
         .unwrap_or(jiff::tz::TimeZone::UTC);
-    t.to_zoned_datetime(tz).strftime("%d/%m/%Y %H:%M").to_string()
+    t.to_zoned_datetime(tz)
+        .strftime("%d/%m/%Y %H:%M")
+        .to_string()
 }
 
 // ---------------------------------------------------------------- rated conversations
@@ -1129,7 +1237,11 @@ pub async fn ratings(
         ),
     };
     filter.user_id = who.user_id();
-    let items = state.store.list_notifications(&filter).await.unwrap_or_default();
+    let items = state
+        .store
+        .list_notifications(&filter)
+        .await
+        .unwrap_or_default();
     let rules = state.store.list_rating_rules().await.unwrap_or_default();
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
     let body = html! {
@@ -1172,7 +1284,12 @@ pub async fn ratings(
     ratings_page(&who, "Conversas avaliadas", body)
 }
 
-async fn rating_detail_view(state: &AppState, who: &Principal, id: NotificationId, p: Option<Problem>) -> Response {
+async fn rating_detail_view(
+    state: &AppState,
+    who: &Principal,
+    id: NotificationId,
+    p: Option<Problem>,
+) -> Response {
     let n = match state.store.notification_by_id(id).await {
         Ok(n) => n,
         Err(e) => return err_response(e.into()),
@@ -1182,7 +1299,11 @@ async fn rating_detail_view(state: &AppState, who: &Principal, id: NotificationI
         return err_response(ApiError::NotFound);
     }
     let messages = match n.conversation_id {
-        Some(c) => state.store.list_messages(c, None, None, 200).await.unwrap_or_default(),
+        Some(c) => state
+            .store
+            .list_messages(c, None, None, 200)
+            .await
+            .unwrap_or_default(),
         None => Vec::new(),
     };
     let body = html! {
