@@ -36,12 +36,24 @@ impl Drop for TempDir {
 async fn start() -> App {
     let dir = TempDir(std::env::temp_dir().join(format!("prosa-admin-{}", uuid::Uuid::new_v4())));
     std::fs::create_dir_all(&dir.0).unwrap();
-    let store = Store::open(&StoreOptions::new(format!(
-        "sqlite://{}/t.db",
-        dir.0.display()
-    )))
-    .await
-    .unwrap();
+    // `PROSA_TEST_PG=postgres://postgres@127.0.0.1:5432` runs the same tests on a fresh
+    // PostgreSQL database each.
+    let url = match std::env::var("PROSA_TEST_PG") {
+        Ok(base) => {
+            let name = format!("admin_{}", uuid::Uuid::new_v4().simple());
+            let pg = sqlx::PgPool::connect(&format!("{base}/postgres"))
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&pg)
+                .await
+                .unwrap();
+            pg.close().await;
+            format!("{base}/{name}")
+        }
+        Err(_) => format!("sqlite://{}/t.db", dir.0.display()),
+    };
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
     let mut config = prosa_server::config::Config::default();
     config.listen = "127.0.0.1:0".into();
     config.egress.allowed_private_hosts = vec!["127.0.0.1".into()];
