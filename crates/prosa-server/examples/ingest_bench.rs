@@ -89,6 +89,7 @@ async fn load(
     }
 }
 
+#[allow(clippy::field_reassign_with_default)]
 async fn bench(name: &str, db_url: String, secs: u64, conc: usize) {
     let mut config = Config::default();
     config.listen = "127.0.0.1:0".into();

@@ -864,7 +864,30 @@ pub async fn session_delete(
         crate::panel::panel_conversations,
         crate::panel::operators,
         crate::panel::erp,
-        crate::panel::erp_invoice
+        crate::panel::erp_invoice,
+        // ---- admin
+        crate::admin::category_update,
+        crate::admin::category_delete,
+        crate::admin::rating_rule_list,
+        crate::admin::rating_rule_create,
+        crate::admin::rating_rule_update,
+        crate::admin::rating_rule_delete,
+        crate::admin::service_hours_get,
+        crate::admin::service_hours_create,
+        crate::admin::service_hours_update,
+        crate::admin::service_hours_delete,
+        crate::admin::closed_date_create,
+        crate::admin::closed_date_delete,
+        crate::admin::schedule_settings_put,
+        crate::admin::service_hours_status,
+        crate::admin::canned_list,
+        crate::admin::canned_create,
+        crate::admin::canned_update,
+        crate::admin::canned_delete,
+        crate::admin::rating_list,
+        crate::admin::notification_list,
+        crate::admin::notification_count,
+        crate::admin::notification_treat
     ),
     components(schemas(
         InboxDto,
@@ -889,7 +912,19 @@ pub async fn session_delete(
         crate::panel::CategoryInput,
         crate::panel::PanelConversationDto,
         crate::panel::OperatorDto,
-        crate::panel::InvoiceActionInput
+        crate::panel::InvoiceActionInput,
+        // ---- admin
+        crate::admin::AdminCategoryDto,
+        crate::admin::AdminCategoryInput,
+        crate::admin::RatingRuleDto,
+        crate::admin::RatingRuleInput,
+        crate::admin::ServiceHoursRuleDto,
+        crate::admin::ServiceHoursInput,
+        crate::admin::ClosedDateInput,
+        crate::admin::ScheduleSettings,
+        crate::admin::CannedInput,
+        crate::admin::NotificationDto,
+        crate::admin::TreatInput
     ))
 )]
 pub struct ApiDoc;

@@ -160,7 +160,10 @@ async fn turn(
                     result.close_category = Some(state.store.category_named(&category).await?);
                     stop = true;
                 }
-                BotAction::RequestRating => result.replies.push(crate::rating_request()),
+                BotAction::RequestRating => {
+                    result.replies.push(crate::rating_request());
+                    crate::admin::request_rating(state, id).await?;
+                }
                 other => tracing::info!(conversation_id = id.0, action = %other, "bot action"),
             }
         }

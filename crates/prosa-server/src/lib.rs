@@ -1,6 +1,10 @@
 //! Prosa's server: the HTTP surface (webhooks, REST API, WebSocket, pages), the background
 //! workers and the composition of every crate. The binary calls [`serve`].
 
+// Page helpers return an axum `Response` as their error (a redirect or an error page).
+#![allow(clippy::result_large_err)]
+
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod bot;
@@ -151,6 +155,54 @@ pub fn router(state: AppState) -> Router {
         .route("/panel/conversations", get(panel::panel_conversations))
         .route("/panel/operators", get(panel::operators))
         // ---- end panel
+        // ---- admin
+        .route(
+            "/categories/{id}",
+            axum::routing::put(admin::category_update).delete(admin::category_delete),
+        )
+        .route(
+            "/rating-rules",
+            get(admin::rating_rule_list).post(admin::rating_rule_create),
+        )
+        .route(
+            "/rating-rules/{id}",
+            axum::routing::put(admin::rating_rule_update).delete(admin::rating_rule_delete),
+        )
+        .route("/service-hours", get(admin::service_hours_get))
+        .route("/service-hours/status", get(admin::service_hours_status))
+        .route(
+            "/service-hours/settings",
+            axum::routing::put(admin::schedule_settings_put),
+        )
+        .route("/service-hours/rules", post(admin::service_hours_create))
+        .route(
+            "/service-hours/rules/{id}",
+            axum::routing::put(admin::service_hours_update).delete(admin::service_hours_delete),
+        )
+        .route(
+            "/service-hours/closed-dates",
+            post(admin::closed_date_create),
+        )
+        .route(
+            "/service-hours/closed-dates/{day}",
+            axum::routing::delete(admin::closed_date_delete),
+        )
+        .route(
+            "/canned-responses",
+            get(admin::canned_list).post(admin::canned_create),
+        )
+        .route(
+            "/canned-responses/{id}",
+            axum::routing::put(admin::canned_update).delete(admin::canned_delete),
+        )
+        .route("/notifications", get(admin::notification_list))
+        .route(
+            "/notifications/unread-count",
+            get(admin::notification_count),
+        )
+        .route("/notifications/{id}/treat", post(admin::notification_treat))
+        .route("/ratings", get(admin::rating_list))
+        // ---- end admin
         .route("/ws", get(ws::upgrade))
         .route("/openapi.json", get(openapi));
     Router::new()
@@ -162,6 +214,25 @@ pub fn router(state: AppState) -> Router {
         .route("/panel", get(panel::pages::panel_page))
         .route("/supervision", get(panel::pages::supervision_page))
         // ---- end panel
+        // ---- admin
+        .route("/admin", get(admin::pages::home))
+        .route("/admin/users", get(admin::pages::users).post(admin::pages::users_create))
+        .route("/admin/users/{id}/active", post(admin::pages::user_active))
+        .route("/admin/teams", get(admin::pages::teams).post(admin::pages::teams_create))
+        .route("/admin/categories", get(admin::pages::categories).post(admin::pages::categories_create))
+        .route("/admin/categories/{id}", post(admin::pages::categories_update))
+        .route("/admin/rating-rules", get(admin::pages::rating_rules).post(admin::pages::rating_rules_save))
+        .route("/admin/rating-rules/{id}", post(admin::pages::rating_rules_save))
+        .route("/admin/rating-rules/{id}/delete", post(admin::pages::rating_rules_delete))
+        .route("/admin/service-hours", get(admin::pages::service_hours))
+        .route("/admin/service-hours/{what}", post(admin::pages::service_hours_post))
+        .route("/admin/service-hours/{what}/{id}/delete", post(admin::pages::service_hours_remove))
+        .route("/admin/canned-responses", get(admin::pages::canned).post(admin::pages::canned_post))
+        .route("/admin/canned-responses/{id}/delete", post(admin::pages::canned_remove))
+        .route("/admin/audit", get(admin::pages::audit_page))
+        .route("/ratings", get(admin::pages::ratings))
+        .route("/ratings/{id}", get(admin::pages::rating_detail).post(admin::pages::rating_treat))
+        // ---- end admin
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
@@ -224,8 +295,7 @@ pub async fn queue_status(
     state: &AppState,
     inbox: prosa_domain::InboxId,
 ) -> (bool, Option<String>) {
-    let _ = (state, inbox);
-    (true, None)
+    admin::queue_status(state, inbox).await
 }
 
 /// The 0–10 rating question, with the scores as options.

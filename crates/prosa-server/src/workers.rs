@@ -83,12 +83,20 @@ async fn process_inbound(state: &AppState, pending: &PendingInbound) -> anyhow::
                 .store
                 .process_incoming_message(pending.id, inbox.id, &incoming, routing_for(&inbox))
                 .await?;
-            if matches!(processed, prosa_storage::inbound::Processed::Message { .. }) {
+            if let prosa_storage::inbound::Processed::Message {
+                conversation_id,
+                rating_answer,
+                ..
+            } = processed
+            {
                 state
                     .metrics
                     .messages_in
                     .get_or_create(&crate::metrics::Metrics::channel(inbox.kind))
                     .inc();
+                if rating_answer {
+                    rating_answer_for(state, &inbox, conversation_id, &incoming.content).await?;
+                }
             }
         }
         InboundItem::Status(s) => {
@@ -104,6 +112,35 @@ async fn process_inbound(state: &AppState, pending: &PendingInbound) -> anyhow::
                 .await?;
         }
     }
+    Ok(())
+}
+
+/// A message that reached a resolved conversation awaiting its score: recorded as the rating
+/// (or re-asked once). When it is not taken as an answer, the conversation goes back to the
+/// inbox's queue so that the message is not left unseen.
+async fn rating_answer_for(
+    state: &AppState,
+    inbox: &Inbox,
+    conversation_id: prosa_domain::ConversationId,
+    content: &prosa_domain::message::MessageContent,
+) -> anyhow::Result<()> {
+    if crate::admin::maybe_rating_answer(state, conversation_id, content).await? {
+        return Ok(());
+    }
+    let routing = routing_for(inbox);
+    state
+        .store
+        .set_conversation_owner(
+            conversation_id,
+            &prosa_storage::conversations::OwnerChange {
+                status: routing.status,
+                assignee_id: None,
+                set_team: routing.team_id.is_some(),
+                team_id: routing.team_id,
+                category_id: None,
+            },
+        )
+        .await?;
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 //! close with category and rating request, role and team checks, private notes, and the
 //! WebSocket's exactly-once delivery across a reconnection.
 
+#![allow(clippy::field_reassign_with_default)]
+
 use futures_util::StreamExt;
 use prosa_server::config::Config;
 use prosa_storage::{Store, StoreOptions};

@@ -62,6 +62,9 @@ pub enum Processed {
         message_id: MessageId,
         new_conversation: bool,
         status: ConversationStatus,
+        /// The message went to a resolved conversation awaiting the subscriber's score (no
+        /// unresolved conversation existed): the caller reads it as the rating answer.
+        rating_answer: bool,
     },
     /// Another worker had already processed it.
     AlreadyDone,
@@ -191,8 +194,18 @@ impl Store {
                 };
                 let open: Option<(i64, String, Option<i64>, Option<i64>)> = sqlx::query_as("SELECT conversation_id, status, assignee_id, team_id FROM conversation WHERE contact_identity_id = $1 AND status <> 'resolved'")
                     .bind(identity_id).fetch_optional(&mut *tx).await?;
+                // No unresolved conversation: a resolved one still awaiting its rating (asked,
+                // unanswered, unexpired) receives the message as the answer.
+                let rated: Option<(i64, String, Option<i64>, Option<i64>)> = if open.is_none() {
+                    sqlx::query_as("SELECT c.conversation_id, c.status, c.assignee_id, c.team_id FROM conversation c JOIN rating r ON r.conversation_id = c.conversation_id \
+                                    WHERE c.contact_identity_id = $1 AND c.status = 'resolved' AND r.score IS NULL AND r.expires_at > $2 ORDER BY r.requested_at DESC, c.conversation_id DESC LIMIT 1")
+                        .bind(identity_id).bind(now).fetch_optional(&mut *tx).await?
+                } else {
+                    None
+                };
+                let rating_answer = rated.is_some();
                 let sent_at = ms(msg.sent_at);
-                let (conversation_id, status, assignee, team, new_conversation) = match open {
+                let (conversation_id, status, assignee, team, new_conversation) = match open.or(rated) {
                     Some((id, status, assignee, team)) => {
                         let status: ConversationStatus = status.parse().map_err(|_| StorageError::Corrupt("status".into()))?;
                         (id, status, assignee, team, false)
@@ -219,7 +232,7 @@ impl Store {
                     append_event!(tx, pg, &DomainEvent::ConversationCreated { conversation_id }, scope);
                 }
                 append_event!(tx, pg, &DomainEvent::MessageCreated { conversation_id, message_id: MessageId(message_id) }, scope);
-                Processed::Message { conversation_id, message_id: MessageId(message_id), new_conversation, status }
+                Processed::Message { conversation_id, message_id: MessageId(message_id), new_conversation, status, rating_answer }
             }
         });
         Ok(out)

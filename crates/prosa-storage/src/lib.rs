@@ -11,6 +11,7 @@
 mod error;
 mod rows;
 
+pub mod admin;
 pub mod bot;
 pub mod conversations;
 pub mod events;

@@ -748,6 +748,7 @@ mod cases {
             message_id,
             new_conversation,
             status,
+            ..
         } = first
         else {
             panic!("{first:?}")

@@ -1,5 +1,7 @@
 //! Shared helpers of the app tests: a real server on port 0 against real storage, a fake
 //! callback endpoint on 127.0.0.1, signing, polling with a deadline.
+
+#![allow(clippy::field_reassign_with_default)]
 #![allow(dead_code)]
 
 use axum::Router;
