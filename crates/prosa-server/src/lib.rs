@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod channels;
 pub mod config;
 pub mod demo;
 pub mod dto;
@@ -70,7 +71,7 @@ pub async fn app_state(config: Config, store: Store) -> anyhow::Result<AppState>
         hub: hub::EventHub::default(),
         metrics: Arc::new(metrics::Metrics::default()),
         http,
-        channels: Arc::new(Channels::new(egress)),
+        channels: Arc::new(Channels::new(egress, http.clone())),
         erp,
         shutdown: state::tokio_util_shutdown::Shutdown::default(),
     })
@@ -133,6 +134,8 @@ pub fn router(state: AppState) -> Router {
             post(api::session_create).delete(api::session_delete),
         )
         .route("/ws", get(ws::upgrade))
+        // ---- channels
+        .route("/attachments/{message_id}/{index}", get(channels::media::serve))
         .route("/openapi.json", get(openapi));
     Router::new()
         .route("/", get(pages::index))
@@ -143,6 +146,16 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
         .route("/webhooks/{kind}/{inbox_id}", post(webhook::receive).get(webhook::handshake))
+        // ---- channels
+        .route("/widget.js", get(channels::webchat::widget_js))
+        .route("/widget.css", get(channels::webchat::widget_css))
+        .route("/widget-demo", get(channels::webchat::demo))
+        .nest("/webchat", Router::new()
+            .route("/{inbox_id}/session", post(channels::webchat::session).options(channels::webchat::preflight))
+            .route("/{inbox_id}/offline", post(channels::webchat::offline).options(channels::webchat::preflight))
+            .route("/{inbox_id}/ws", get(channels::webchat::upgrade))
+            .layer(DefaultBodyLimit::max(16 * 1024))
+            .layer(SetResponseHeaderLayer::overriding(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"))))
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -222,6 +235,7 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     ));
     tasks.spawn(workers::run_inbound(state.clone()));
     tasks.spawn(workers::run_outbox(state.clone()));
+    tasks.spawn(channels::telegram::run_polling(state.clone()));
     let app = router(state.clone());
     let shutdown = state.shutdown.clone();
     let handle = tokio::spawn(async move {

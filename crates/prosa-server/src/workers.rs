@@ -68,8 +68,12 @@ pub fn routing_for(inbox: &Inbox) -> Routing {
 async fn process_inbound(state: &AppState, pending: &PendingInbound) -> anyhow::Result<()> {
     let item: InboundItem = serde_json::from_str(&pending.item)?;
     let inbox = state.store.inbox_by_id(pending.inbox_id).await?;
+    if inbox.kind == prosa_domain::model::ChannelKind::Telegram {
+        crate::channels::telegram::answer_callback(state, &inbox, &item).await;
+    }
     match item {
         InboundItem::Message(m) => {
+            let has_media = m.content.attachments.iter().any(|a| a.url.is_some());
             let incoming = IncomingMessage {
                 external_id: m.from.external_id,
                 name: m.from.name,
@@ -83,6 +87,15 @@ async fn process_inbound(state: &AppState, pending: &PendingInbound) -> anyhow::
                 .store
                 .process_incoming_message(pending.id, inbox.id, &incoming, routing_for(&inbox))
                 .await?;
+            if let prosa_storage::inbound::Processed::Message { message_id, .. } = &processed
+                && has_media
+            {
+                // In the background: a slow provider must not hold other conversations up.
+                let (state, inbox, message_id) = (state.clone(), inbox.clone(), *message_id);
+                tokio::spawn(async move {
+                    crate::channels::media::download_for(&state, &inbox, message_id).await;
+                });
+            }
             if matches!(processed, prosa_storage::inbound::Processed::Message { .. }) {
                 state
                     .metrics
@@ -260,10 +273,15 @@ async fn try_deliver(state: &AppState, job: &OutboxJob) -> anyhow::Result<()> {
                 state.metrics.outbox_retries.inc();
             } else {
                 tracing::warn!(outbox_id = job.id.0, attempts = job.attempts, error = %e, "send failed; dead letter");
-                state.store.dead_letter_outbox(job, &e.to_string()).await?;
+                // Shown on the message: the operator must send a template instead.
+                let detail = match &e {
+                    SendError::NeedsTemplate => format!("needs template: {e}"),
+                    _ => e.to_string(),
+                };
+                state.store.dead_letter_outbox(job, &detail).await?;
                 state
                     .store
-                    .record_inbox_error(target.inbox_id, &e.to_string())
+                    .record_inbox_error(target.inbox_id, &detail)
                     .await?;
                 state.metrics.dead_letters.inc();
             }

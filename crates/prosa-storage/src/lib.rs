@@ -11,6 +11,7 @@
 mod error;
 mod rows;
 
+pub mod channels;
 pub mod conversations;
 pub mod events;
 pub mod inbound;
