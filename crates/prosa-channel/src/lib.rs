@@ -58,6 +58,7 @@ pub struct StatusUpdate {
 }
 
 /// One thing an inbound request carried. Batched envelopes yield several.
+#[allow(clippy::large_enum_variant)] // short-lived, a few per request; boxing buys nothing
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "item", rename_all = "snake_case")]
 pub enum InboundItem {

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bot;
 pub mod channels;
 pub mod config;
 pub mod demo;
@@ -208,6 +209,31 @@ pub async fn bootstrap_admin(
     Ok(Some((email, generated.then_some(password))))
 }
 
+/// Whether the human queue of an inbox is open now, and when it opens next (pt-BR). Without
+/// service-hours rules the queue is always open.
+pub async fn queue_status(
+    state: &AppState,
+    inbox: prosa_domain::InboxId,
+) -> (bool, Option<String>) {
+    let _ = (state, inbox);
+    (true, None)
+}
+
+/// The 0–10 rating question, with the scores as options.
+pub fn rating_request() -> prosa_domain::message::MessageContent {
+    prosa_domain::message::MessageContent::text(
+        "De 0 a 10, qual nota você dá para este atendimento?",
+    )
+    .with_options(
+        (0..=10)
+            .map(|n| prosa_domain::message::MessageOption {
+                id: format!("score:{n}"),
+                label: n.to_string(),
+            })
+            .collect(),
+    )
+}
+
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
@@ -222,6 +248,16 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     let bound = listener.local_addr()?;
+    if store.backend() == prosa_storage::Backend::Sqlite {
+        // SQLite means one instance: whatever was in flight belonged to a process that is gone.
+        let n = store.recover_outbox_leases().await?;
+        if n > 0 {
+            tracing::warn!(
+                items = n,
+                "outbox items were in flight when Prosa stopped; resending them"
+            );
+        }
+    }
     let state = app_state(config, store).await?;
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(hub::run_reader(
@@ -235,6 +271,12 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     ));
     tasks.spawn(workers::run_inbound(state.clone()));
     tasks.spawn(workers::run_outbox(state.clone()));
+    let nlu = Arc::new(
+        tokio::task::spawn_blocking(prosa_nlu::Nlu::builtin)
+            .await
+            .context("training the NLU")?,
+    );
+    tasks.spawn(bot::run(state.clone(), nlu));
     tasks.spawn(channels::telegram::run_polling(state.clone()));
     let app = router(state.clone());
     let shutdown = state.shutdown.clone();

@@ -11,6 +11,7 @@
 mod error;
 mod rows;
 
+pub mod bot;
 pub mod channels;
 pub mod conversations;
 pub mod events;
@@ -89,6 +90,8 @@ pub struct Signals {
     pub events: tokio::sync::Notify,
     pub outbox: tokio::sync::Notify,
     pub inbound: tokio::sync::Notify,
+    /// A conversation owned by the bot got a message.
+    pub bot: tokio::sync::Notify,
 }
 
 /// Runs `$body` with `$pool` bound to a reading pool of either backend.
@@ -304,13 +307,17 @@ impl Store {
     }
 
     /// The tables and their columns (name, nullable), sorted: the logical schema, used by the
-    /// schema-parity test.
+    /// schema-parity test. On SQLite only a rowid alias (`INTEGER PRIMARY KEY`) is implicitly
+    /// NOT NULL; any other primary-key column accepts NULL unless declared NOT NULL, and is
+    /// reported as nullable.
     pub async fn schema(&self) -> Result<Vec<(String, String, bool)>> {
         let rows: Vec<(String, String, bool)> = match &*self.pools {
             Pools::Sqlite { read, .. } => {
                 sqlx::query_as(
-                    "SELECT m.name, p.name, p.\"notnull\" = 0 AND p.pk = 0 FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx_%' ORDER BY 1, 2",
+                    "SELECT m.name, p.name, p.\"notnull\" = 0 AND NOT (p.pk > 0 AND upper(p.type) = 'INTEGER' \
+                     AND (SELECT COUNT(*) FROM pragma_table_info(m.name) k WHERE k.pk > 0) = 1) \
+                     FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name NOT LIKE '\\_sqlx\\_%' ESCAPE '\\' ORDER BY 1, 2",
                 )
                 .fetch_all(read)
                 .await?
@@ -358,7 +365,8 @@ impl Store {
     }
 
     pub async fn list_audit(&self, limit: i64) -> Result<Vec<AuditRecord>> {
-        let rows: Vec<(i64, Option<i64>, String, String, String, String, i64)> = on_read!(self, pool => {
+        type Row = (i64, Option<i64>, String, String, String, String, i64);
+        let rows: Vec<Row> = on_read!(self, pool => {
             sqlx::query_as("SELECT audit_log_id, actor_user_id, actor, action, target, detail, created_at FROM audit_log ORDER BY audit_log_id DESC LIMIT $1")
                 .bind(limit).fetch_all(pool).await?
         });

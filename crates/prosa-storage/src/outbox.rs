@@ -95,7 +95,8 @@ impl Store {
         .await
     }
 
-    /// Gives up: dead letter, and the message is marked failed with the reason.
+    /// Gives up: dead letter, and the message is marked failed with the reason. A worker whose
+    /// lease ran out (another claimed the item since) changes nothing.
     pub async fn dead_letter_outbox(&self, job: &OutboxJob, error: &str) -> Result<()> {
         self.finish_outbox(
             job,
@@ -116,9 +117,15 @@ impl Store {
         provider_id: Option<&str>,
     ) -> Result<()> {
         let now = now_ms();
+        // Only the current lease holder (same attempt, still in flight) may give up on an item: a
+        // stale worker must not fail a message another worker is sending. A success is recorded
+        // whoever reports it (the provider has the message).
+        let guard = status != OutboxStatus::Sent;
         in_tx!(self, tx, pg => {
-            sqlx::query("UPDATE outbox SET status = $1, locked_until = NULL, last_error = $2, updated_at = $3 WHERE outbox_id = $4")
-                .bind(status.as_str()).bind(error).bind(now).bind(job.id.0).execute(&mut *tx).await?;
+            let done = sqlx::query("UPDATE outbox SET status = $1, locked_until = NULL, last_error = $2, updated_at = $3 WHERE outbox_id = $4 \
+                 AND (NOT $5 OR (status = 'in_flight' AND attempts = $6))")
+                .bind(status.as_str()).bind(error).bind(now).bind(job.id.0).bind(guard).bind(job.attempts).execute(&mut *tx).await?;
+            if done.rows_affected() == 0 { return Ok(()); }
             let (conversation_id, current): (i64, Option<String>) = sqlx::query_as("SELECT conversation_id, delivery_status FROM message WHERE message_id = $1")
                 .bind(job.message_id.0).fetch_one(&mut *tx).await?;
             let current: DeliveryStatus = current.as_deref().and_then(|s| s.parse().ok()).unwrap_or(DeliveryStatus::Queued);
@@ -131,7 +138,18 @@ impl Store {
         Ok(())
     }
 
-    /// Schedules another attempt.
+    /// After a restart of the only instance (SQLite), items this process had in flight can be
+    /// taken again at once instead of when their lease runs out. They are still flagged as
+    /// resumed, since the provider may have them.
+    pub async fn recover_outbox_leases(&self) -> Result<u64> {
+        let n = in_tx!(self, tx, _pg => {
+            sqlx::query("UPDATE outbox SET locked_until = 0 WHERE status = 'in_flight'").execute(&mut *tx).await?.rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// Schedules another attempt. A worker whose lease ran out (another claimed the item since)
+    /// changes nothing: putting the item back to pending would send it a third time.
     pub async fn retry_outbox(
         &self,
         job: &OutboxJob,
@@ -140,8 +158,9 @@ impl Store {
     ) -> Result<()> {
         let now = now_ms();
         in_tx!(self, tx, _pg => {
-            sqlx::query("UPDATE outbox SET status = 'pending', locked_until = NULL, next_attempt_at = $1, last_error = $2, updated_at = $3 WHERE outbox_id = $4")
-                .bind(ms(next_attempt_at)).bind(error).bind(now).bind(job.id.0).execute(&mut *tx).await?;
+            sqlx::query("UPDATE outbox SET status = 'pending', locked_until = NULL, next_attempt_at = $1, last_error = $2, updated_at = $3 \
+                 WHERE outbox_id = $4 AND status = 'in_flight' AND attempts = $5")
+                .bind(ms(next_attempt_at)).bind(error).bind(now).bind(job.id.0).bind(job.attempts).execute(&mut *tx).await?;
         });
         Ok(())
     }
@@ -176,7 +195,8 @@ impl Store {
         status: Option<OutboxStatus>,
         limit: i64,
     ) -> Result<Vec<OutboxEntry>> {
-        let rows: Vec<(i64, i64, i64, String, i64, i64, Option<String>)> = on_read!(self, pool => {
+        type Row = (i64, i64, i64, String, i64, i64, Option<String>);
+        let rows: Vec<Row> = on_read!(self, pool => {
             sqlx::query_as("SELECT outbox_id, message_id, inbox_id, status, attempts, next_attempt_at, last_error FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY outbox_id DESC LIMIT $2")
                 .bind(status.map(|s| s.as_str())).bind(limit.clamp(1, 500)).fetch_all(pool).await?
         });

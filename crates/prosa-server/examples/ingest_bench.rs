@@ -1,0 +1,178 @@
+//! Ingest benchmark: signed API-channel messages posted over loopback HTTP to a real server.
+//! Reports accepted messages/s and acknowledgement latency (p50/p99) at full speed and at half
+//! that rate, next to the same server's plain `/healthz` rate, on SQLite and (when
+//! PROSA_TEST_POSTGRES_URL is set) PostgreSQL.
+//!
+//!     cargo run --release -p prosa-server --example ingest_bench [-- SECONDS CONCURRENCY]
+
+use prosa_server::config::Config;
+use prosa_storage::{SqliteDurability, Store, StoreOptions};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+struct Run {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn load(
+    url: String,
+    body: impl Fn(u64) -> Option<(Vec<u8>, String)> + Send + Sync + 'static,
+    secs: u64,
+    conc: usize,
+    target_rate: Option<f64>,
+) -> Run {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(conc)
+        .build()
+        .unwrap();
+    let body = Arc::new(body);
+    let counter = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..conc {
+        let (client, body, counter, url) =
+            (client.clone(), body.clone(), counter.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                if let Some(rate) = target_rate {
+                    let due = start + Duration::from_secs_f64(n as f64 / rate);
+                    if due > deadline {
+                        break;
+                    }
+                    tokio::time::sleep_until(due.into()).await;
+                } else if Instant::now() > deadline {
+                    break;
+                }
+                let t = Instant::now();
+                let r = match body(n) {
+                    Some((b, sig)) => {
+                        client
+                            .post(&url)
+                            .header("content-type", "application/json")
+                            .header("x-prosa-signature", sig)
+                            .body(b)
+                            .send()
+                            .await
+                    }
+                    None => client.get(&url).send().await,
+                };
+                let ok = r.map(|r| r.status().is_success()).unwrap_or(false);
+                assert!(ok, "request failed");
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort();
+    Run {
+        rate: all.len() as f64 / elapsed,
+        p50: percentile(&all, 0.5),
+        p99: percentile(&all, 0.99),
+    }
+}
+
+async fn bench(name: &str, db_url: String, secs: u64, conc: usize) {
+    let mut config = Config::default();
+    config.listen = "127.0.0.1:0".into();
+    config.database_url = db_url.clone();
+    config.log_level = "warn".into();
+    let mut options = StoreOptions::new(&db_url);
+    options.sqlite_durability = SqliteDurability::Normal;
+    options.max_connections = 16;
+    let store = Store::open(&options).await.unwrap();
+    let inbox = store
+        .create_inbox(&prosa_storage::inboxes::NewInbox {
+            name: "bench".into(),
+            kind: prosa_domain::model::ChannelKind::Api,
+            settings: serde_json::json!({"secret": "bench-secret", "callback_url": "http://127.0.0.1:9/cb"}),
+            team_id: None,
+            bot_enabled: false,
+        })
+        .await
+        .unwrap();
+    let app = prosa_server::start(config, store).await.unwrap();
+    let base = format!("http://{}", app.addr);
+    let health = load(format!("{base}/healthz"), |_| None, secs, conc, None).await;
+    let run_id = std::process::id();
+    let make = move |offset: u64| {
+        move |n: u64| {
+            let b = serde_json::to_vec(&serde_json::json!({"message_id": format!("{run_id}-{}", n + offset), "from": {"id": format!("c{}", n % 500)}, "text": "minha internet caiu"})).unwrap();
+            let sig = format!(
+                "sha256={}",
+                prosa_channel::signature::hmac_sha256_hex(b"bench-secret", &b)
+            );
+            Some((b, sig))
+        }
+    };
+    let url = format!("{base}/webhooks/api/{inbox}");
+    let full = load(url.clone(), make(0), secs, conc, None).await;
+    let half = load(url, make(10_000_000), secs, conc, Some(full.rate / 2.0)).await;
+    println!(
+        "| {name} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} |",
+        full.rate,
+        full.p50.as_secs_f64() * 1e3,
+        full.p99.as_secs_f64() * 1e3,
+        half.rate,
+        half.p50.as_secs_f64() * 1e3,
+        half.p99.as_secs_f64() * 1e3,
+        health.rate
+    );
+    app.stop().await.unwrap();
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let secs: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let conc: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(32);
+    println!("{secs} s per run, {conc} concurrent connections; SQLite synchronous=NORMAL (WAL)\n");
+    println!(
+        "| database | max accepted/s | p50 ms | p99 ms | half-rate/s | p50 ms | p99 ms | /healthz req/s |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let dir = std::env::temp_dir().join(format!("prosa-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    bench(
+        "SQLite",
+        format!("sqlite://{}/bench.db", dir.display()),
+        secs,
+        conc,
+    )
+    .await;
+    if let Ok(base) = std::env::var("PROSA_TEST_POSTGRES_URL") {
+        let name = format!("prosa_bench_{}", std::process::id());
+        let admin = sqlx::PgPool::connect(&base).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&base).unwrap();
+        url.set_path(&name);
+        bench("PostgreSQL", url.to_string(), secs, conc).await;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await
+        .ok();
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
