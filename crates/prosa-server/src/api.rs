@@ -857,7 +857,20 @@ pub async fn session_delete(
         token_create,
         audit_list,
         session_create,
-        session_delete
+        session_delete,
+        crate::panel::take_next,
+        crate::panel::take,
+        crate::panel::transfer,
+        crate::panel::return_to_queue,
+        crate::panel::close,
+        crate::panel::assign,
+        crate::panel::presence,
+        crate::panel::category_list,
+        crate::panel::category_create,
+        crate::panel::panel_conversations,
+        crate::panel::operators,
+        crate::panel::erp,
+        crate::panel::erp_invoice
     ),
     components(schemas(
         InboxDto,
@@ -872,7 +885,17 @@ pub async fn session_delete(
         UserInput,
         TeamInput,
         TokenInput,
-        LoginInput
+        LoginInput,
+        crate::panel::TransferInput,
+        crate::panel::NoteInput,
+        crate::panel::CloseInput,
+        crate::panel::AssignInput,
+        crate::panel::PresenceInput,
+        crate::panel::CategoryDto,
+        crate::panel::CategoryInput,
+        crate::panel::PanelConversationDto,
+        crate::panel::OperatorDto,
+        crate::panel::InvoiceActionInput
     ))
 )]
 pub struct ApiDoc;

@@ -12,6 +12,7 @@ pub mod error;
 pub mod hub;
 pub mod metrics;
 pub mod pages;
+pub mod panel;
 pub mod state;
 pub mod webhook;
 pub mod workers;
@@ -134,6 +135,23 @@ pub fn router(state: AppState) -> Router {
             "/session",
             post(api::session_create).delete(api::session_delete),
         )
+        // ---- panel
+        .route("/conversations/next", post(panel::take_next))
+        .route("/conversations/{id}/take", post(panel::take))
+        .route("/conversations/{id}/transfer", post(panel::transfer))
+        .route("/conversations/{id}/return", post(panel::return_to_queue))
+        .route("/conversations/{id}/close", post(panel::close))
+        .route("/conversations/{id}/assign", post(panel::assign))
+        .route("/conversations/{id}/erp", get(panel::erp))
+        .route("/conversations/{id}/erp/invoice", post(panel::erp_invoice))
+        .route("/users/me/presence", axum::routing::put(panel::presence))
+        .route(
+            "/categories",
+            get(panel::category_list).post(panel::category_create),
+        )
+        .route("/panel/conversations", get(panel::panel_conversations))
+        .route("/panel/operators", get(panel::operators))
+        // ---- end panel
         .route("/ws", get(ws::upgrade))
         // ---- channels
         .route("/attachments/{message_id}/{index}", get(channels::media::serve))
@@ -143,6 +161,10 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", post(pages::logout))
         .route("/assets/{hash}/{name}", get(pages::asset))
+        // ---- panel
+        .route("/panel", get(panel::pages::panel_page))
+        .route("/supervision", get(panel::pages::supervision_page))
+        // ---- end panel
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))

@@ -18,6 +18,7 @@ pub mod events;
 pub mod inbound;
 pub mod inboxes;
 pub mod outbox;
+pub mod panel;
 pub mod users;
 
 pub use error::StorageError;

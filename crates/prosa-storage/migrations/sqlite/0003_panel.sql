@@ -1,0 +1,9 @@
+-- Operator panel: default closing categories when the ISP has none yet.
+INSERT INTO category (name, active, position, created_at, updated_at)
+SELECT 'Resolvido', TRUE, 1, CAST(strftime('%s', 'now') AS INTEGER) * 1000, CAST(strftime('%s', 'now') AS INTEGER) * 1000
+WHERE NOT EXISTS (SELECT 1 FROM category);
+INSERT INTO category (name, active, position, created_at, updated_at)
+SELECT 'Não resolvido', TRUE, 2, CAST(strftime('%s', 'now') AS INTEGER) * 1000, CAST(strftime('%s', 'now') AS INTEGER) * 1000
+WHERE NOT EXISTS (SELECT 1 FROM category WHERE name <> 'Resolvido');
+-- An operator's own conversations.
+CREATE INDEX IF NOT EXISTS conversation_assignee ON conversation (assignee_id, status);
