@@ -72,8 +72,8 @@ pub async fn app_state(config: Config, store: Store) -> anyhow::Result<AppState>
         store,
         hub: hub::EventHub::default(),
         metrics: Arc::new(metrics::Metrics::default()),
-        http,
         channels: Arc::new(Channels::new(egress, http.clone())),
+        http,
         erp,
         shutdown: state::tokio_util_shutdown::Shutdown::default(),
     })

@@ -68,9 +68,22 @@ pub fn routing_for(inbox: &Inbox) -> Routing {
 async fn process_inbound(state: &AppState, pending: &PendingInbound) -> anyhow::Result<()> {
     let item: InboundItem = serde_json::from_str(&pending.item)?;
     let inbox = state.store.inbox_by_id(pending.inbox_id).await?;
-    if inbox.kind == prosa_domain::model::ChannelKind::Telegram {
+    // A button press is answered once it is stored (the client's spinner stops then), and also
+    // when storing failed, so the person is not left waiting; a retry answers again, harmlessly.
+    let callback = (inbox.kind == prosa_domain::model::ChannelKind::Telegram).then(|| item.clone());
+    let result = store_inbound(state, pending, &inbox, item).await;
+    if let Some(item) = callback {
         crate::channels::telegram::answer_callback(state, &inbox, &item).await;
     }
+    result
+}
+
+async fn store_inbound(
+    state: &AppState,
+    pending: &PendingInbound,
+    inbox: &Inbox,
+    item: InboundItem,
+) -> anyhow::Result<()> {
     match item {
         InboundItem::Message(m) => {
             let has_media = m.content.attachments.iter().any(|a| a.url.is_some());
@@ -85,7 +98,7 @@ async fn process_inbound(state: &AppState, pending: &PendingInbound) -> anyhow::
             };
             let processed = state
                 .store
-                .process_incoming_message(pending.id, inbox.id, &incoming, routing_for(&inbox))
+                .process_incoming_message(pending.id, inbox.id, &incoming, routing_for(inbox))
                 .await?;
             if let prosa_storage::inbound::Processed::Message { message_id, .. } = &processed
                 && has_media

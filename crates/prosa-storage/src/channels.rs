@@ -1,6 +1,7 @@
 //! Queries the channel wiring needs (website chat visitors, operators online).
 
 use crate::*;
+use prosa_domain::*;
 
 impl Store {
     /// The conversations (any status) of one contact identity of an inbox, oldest first.

@@ -42,7 +42,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -633,5 +633,5 @@ pub async fn demo(
             }
         }
     };
-    Ok(page.into_response())
+    Ok(axum::response::Html(page.into_string()).into_response())
 }
