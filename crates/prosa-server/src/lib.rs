@@ -154,7 +154,10 @@ pub fn router(state: AppState) -> Router {
         // ---- end panel
         .route("/ws", get(ws::upgrade))
         // ---- channels
-        .route("/attachments/{message_id}/{index}", get(channels::media::serve))
+        .route(
+            "/attachments/{message_id}/{index}",
+            get(channels::media::serve),
+        )
         .route("/openapi.json", get(openapi));
     Router::new()
         .route("/", get(pages::index))

@@ -49,7 +49,19 @@
   button.type = "button";
   button.setAttribute("aria-expanded", "false");
   button.setAttribute("aria-controls", "prosa-w-panel");
-  button.appendChild(el("span", "prosa-w-launcher-icon", "💬"));
+  // A drawn speech bubble: an emoji depends on the visitor having an emoji font.
+  var icon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  icon.setAttribute("class", "prosa-w-launcher-icon");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("width", "20");
+  icon.setAttribute("height", "20");
+  icon.setAttribute("aria-hidden", "true");
+  icon.setAttribute("focusable", "false");
+  var bubble = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  bubble.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+  bubble.setAttribute("fill", "currentColor");
+  icon.appendChild(bubble);
+  button.appendChild(icon);
   button.appendChild(el("span", "prosa-w-launcher-text", "Fale conosco"));
 
   var panel = el("section", "prosa-w-panel");
