@@ -418,9 +418,11 @@ mod tests {
 
     #[test]
     fn secrets_are_masked_in_dump() {
-        let mut c = Config::default();
-        c.admin_email = Some("a@b.c".into());
-        c.admin_password = Some(SecretString::from("supersecret"));
+        let mut c = Config {
+            admin_email: Some("a@b.c".into()),
+            admin_password: Some(SecretString::from("supersecret")),
+            ..Config::default()
+        };
         let d = c.dump();
         assert!(!d.contains("supersecret"));
         assert!(d.contains("admin_password = \"********\""));

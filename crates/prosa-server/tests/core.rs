@@ -338,7 +338,7 @@ async fn websocket_streams_events_and_resumes_from_a_cursor() {
     .await;
     let mut last = 0;
     let mut texts = vec![];
-    while texts.len() < 1 {
+    while texts.is_empty() {
         let f = next_json(&mut ws).await;
         last = f["id"].as_i64().unwrap_or(last);
         if f["type"] == "message_created" {

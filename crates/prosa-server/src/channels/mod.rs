@@ -147,7 +147,7 @@ pub fn validate_settings(
         ChannelKind::WebChat => {
             if let Some(v) = settings.get("identity_secret")
                 && !v.is_null()
-                && !v.as_str().is_some_and(|s| s.len() >= 16)
+                && v.as_str().is_none_or(|s| s.len() < 16)
             {
                 return Err(ApiError::invalid(
                     "channel.identity_secret",

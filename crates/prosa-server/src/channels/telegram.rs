@@ -61,17 +61,14 @@ pub async fn setup_inbox(state: &AppState, inbox: &Inbox) -> Result<(), String> 
 
 /// Best effort: stops the spinner on the subscriber's button.
 pub async fn answer_callback(state: &AppState, inbox: &Inbox, item: &prosa_channel::InboundItem) {
-    if let Some(id) = prosa_channel_telegram::callback_query_id(item) {
-        if let Err(e) = prosa_channel_telegram::api::answer_callback_query(
-            &state.http,
-            &inbox.settings,
-            id,
-            None,
-        )
-        .await
-        {
-            tracing::info!(inbox_id = inbox.id.0, error = %e, "answerCallbackQuery failed");
-        }
+    let Some(id) = prosa_channel_telegram::callback_query_id(item) else {
+        return;
+    };
+    if let Err(e) =
+        prosa_channel_telegram::api::answer_callback_query(&state.http, &inbox.settings, id, None)
+            .await
+    {
+        tracing::info!(inbox_id = inbox.id.0, error = %e, "answerCallbackQuery failed");
     }
 }
 

@@ -446,9 +446,10 @@ async fn serve(
                             }
                         }
                         prosa_domain::event::DomainEvent::Typing { author, .. } => {
-                            if author != "contact"
-                                && !send_json(&mut socket, &json!({"type": "typing"})).await
-                            {
+                            // The visitor's own typing is not echoed back.
+                            let sent = author == "contact"
+                                || send_json(&mut socket, &json!({"type": "typing"})).await;
+                            if !sent {
                                 return;
                             }
                         }

@@ -166,6 +166,7 @@ pub async fn asset(Path((_hash, name)): Path<(String, String)>) -> Response {
 }
 
 /// Sends a signed-out visitor of a page to the login.
+#[allow(clippy::result_large_err)] // a redirect, built once per page view
 pub fn require_person(who: Option<Principal>) -> Result<Principal, Response> {
     match who {
         Some(p @ Principal::Person { .. }) => Ok(p),
