@@ -91,10 +91,12 @@ async fn load(
 
 #[allow(clippy::field_reassign_with_default)]
 async fn bench(name: &str, db_url: String, secs: u64, conc: usize) {
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".into();
-    config.database_url = db_url.clone();
-    config.log_level = "warn".into();
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: db_url.clone(),
+        log_level: "warn".into(),
+        ..Config::default()
+    };
     let mut options = StoreOptions::new(&db_url);
     options.sqlite_durability = SqliteDurability::Normal;
     options.max_connections = 16;

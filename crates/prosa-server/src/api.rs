@@ -117,6 +117,7 @@ fn validate_inbox(
             }
         }
     }
+    crate::channels::validate_settings(kind, &mut settings)?;
     if kind == ChannelKind::Api {
         match settings.get("secret") {
             Some(Value::String(s)) if !s.is_empty() => {}
@@ -183,6 +184,8 @@ pub async fn inbox_create(
     )
     .await?;
     let inbox = state.store.inbox_by_id(id).await?;
+    // The inbox is kept even when the provider refuses: the error is its last error.
+    let _ = crate::channels::telegram::setup_inbox(&state, &inbox).await;
     Ok((
         StatusCode::CREATED,
         Json(inbox_dto(&inbox, &public_base(&state, host(&headers)))),
@@ -264,6 +267,9 @@ pub async fn inbox_update(
     )
     .await?;
     let inbox = state.store.inbox_by_id(current.id).await?;
+    if let Err(e) = crate::channels::telegram::setup_inbox(&state, &inbox).await {
+        return Err(ApiError::invalid("channel.bot_token", e));
+    }
     Ok(Json(inbox_dto(
         &inbox,
         &public_base(&state, host(&headers)),

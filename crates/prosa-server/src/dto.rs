@@ -141,6 +141,11 @@ pub const SECRET_SETTINGS: &[&str] = &[
     "app_password",
     "password",
     "bot_token",
+    "page_access_token",
+    "secret_token",
+    "webhook_jwt_key",
+    "webhook_token",
+    "identity_secret",
 ];
 
 pub fn masked_settings(settings: &serde_json::Value) -> serde_json::Map<String, serde_json::Value> {

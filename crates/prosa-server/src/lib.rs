@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod bot;
+pub mod channels;
 pub mod config;
 pub mod demo;
 pub mod dto;
@@ -75,8 +76,8 @@ pub async fn app_state(config: Config, store: Store) -> anyhow::Result<AppState>
         store,
         hub: hub::EventHub::default(),
         metrics: Arc::new(metrics::Metrics::default()),
+        channels: Arc::new(Channels::new(egress, http.clone())),
         http,
-        channels: Arc::new(Channels::new(egress)),
         erp,
         shutdown: state::tokio_util_shutdown::Shutdown::default(),
     })
@@ -204,6 +205,11 @@ pub fn router(state: AppState) -> Router {
         .route("/ratings", get(admin::rating_list))
         // ---- end admin
         .route("/ws", get(ws::upgrade))
+        // ---- channels
+        .route(
+            "/attachments/{message_id}/{index}",
+            get(channels::media::serve),
+        )
         .route("/openapi.json", get(openapi));
     Router::new()
         .route("/", get(pages::index))
@@ -237,6 +243,16 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
         .route("/webhooks/{kind}/{inbox_id}", post(webhook::receive).get(webhook::handshake))
+        // ---- channels
+        .route("/widget.js", get(channels::webchat::widget_js))
+        .route("/widget.css", get(channels::webchat::widget_css))
+        .route("/widget-demo", get(channels::webchat::demo))
+        .nest("/webchat", Router::new()
+            .route("/{inbox_id}/session", post(channels::webchat::session).options(channels::webchat::preflight))
+            .route("/{inbox_id}/offline", post(channels::webchat::offline).options(channels::webchat::preflight))
+            .route("/{inbox_id}/ws", get(channels::webchat::upgrade))
+            .layer(DefaultBodyLimit::max(16 * 1024))
+            .layer(SetResponseHeaderLayer::overriding(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"))))
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -356,6 +372,7 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
             .context("training the NLU")?,
     );
     tasks.spawn(bot::run(state.clone(), nlu));
+    tasks.spawn(channels::telegram::run_polling(state.clone()));
     let app = router(state.clone());
     let shutdown = state.shutdown.clone();
     let handle = tokio::spawn(async move {

@@ -29,11 +29,43 @@ pub struct Channels {
 }
 
 impl Channels {
-    pub fn new(egress: EgressPolicy) -> Channels {
+    pub fn new(egress: EgressPolicy, http: reqwest::Client) -> Channels {
         let mut adapters: HashMap<ChannelKind, Arc<dyn ChannelAdapter>> = HashMap::new();
         adapters.insert(
             ChannelKind::Api,
-            Arc::new(prosa_channel::api::ApiChannel { egress }),
+            Arc::new(prosa_channel::api::ApiChannel {
+                egress: egress.clone(),
+            }),
+        );
+        adapters.insert(
+            ChannelKind::WhatsappCloud,
+            Arc::new(prosa_channel_whatsapp_cloud::WhatsAppCloudChannel::new()),
+        );
+        adapters.insert(
+            ChannelKind::Telegram,
+            Arc::new(prosa_channel_telegram::TelegramChannel::new()),
+        );
+        adapters.insert(
+            ChannelKind::Messenger,
+            Arc::new(prosa_channel_messenger::MetaMessagingChannel::messenger()),
+        );
+        adapters.insert(
+            ChannelKind::Instagram,
+            Arc::new(prosa_channel_messenger::MetaMessagingChannel::instagram()),
+        );
+        adapters.insert(
+            ChannelKind::WhatsappEvolution,
+            Arc::new(prosa_channel_evolution::EvolutionChannel::new()),
+        );
+        adapters.insert(
+            ChannelKind::BotFramework,
+            Arc::new(prosa_channel_botframework::BotFrameworkChannel::new(
+                http, egress,
+            )),
+        );
+        adapters.insert(
+            ChannelKind::WebChat,
+            Arc::new(crate::channels::webchat::WebChatChannel),
         );
         Channels { adapters }
     }

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use prosa_channel::{InboundRequest, VerifyError};
 use prosa_domain::InboxId;
 use prosa_domain::model::ChannelKind;
-use prosa_storage::inbound::{NewInbound, Stored};
 use serde_json::json;
 use std::time::Instant;
 
@@ -69,37 +68,7 @@ pub async fn receive(
         ApiError::invalid(e.field, e.problem)
     })?;
     let raw = String::from_utf8_lossy(&body);
-    let serialized: Vec<(String, String)> = items
-        .iter()
-        .map(|i| {
-            (
-                i.dedupe_key(),
-                serde_json::to_string(i).expect("invariant: items serialize"),
-            )
-        })
-        .collect();
-    let new: Vec<NewInbound<'_>> = serialized
-        .iter()
-        .map(|(k, item)| NewInbound {
-            dedupe_key: k,
-            item,
-            raw: &raw,
-        })
-        .collect();
-    if !new.is_empty() {
-        let stored = state.store.store_inbound(inbox.id, &new).await?;
-        let dups = stored
-            .iter()
-            .filter(|s| matches!(s, Stored::Duplicate))
-            .count();
-        if dups > 0 {
-            state
-                .metrics
-                .duplicates
-                .get_or_create(&label)
-                .inc_by(dups as u64);
-        }
-    }
+    crate::channels::store_items(&state, &inbox, &items, &raw).await?;
     state
         .metrics
         .webhook_latency

@@ -68,8 +68,25 @@ pub fn routing_for(inbox: &Inbox) -> Routing {
 async fn process_inbound(state: &AppState, pending: &PendingInbound) -> anyhow::Result<()> {
     let item: InboundItem = serde_json::from_str(&pending.item)?;
     let inbox = state.store.inbox_by_id(pending.inbox_id).await?;
+    // A button press is answered once it is stored (the client's spinner stops then), and also
+    // when storing failed, so the person is not left waiting; a retry answers again, harmlessly.
+    let callback = (inbox.kind == prosa_domain::model::ChannelKind::Telegram).then(|| item.clone());
+    let result = store_inbound(state, pending, &inbox, item).await;
+    if let Some(item) = callback {
+        crate::channels::telegram::answer_callback(state, &inbox, &item).await;
+    }
+    result
+}
+
+async fn store_inbound(
+    state: &AppState,
+    pending: &PendingInbound,
+    inbox: &Inbox,
+    item: InboundItem,
+) -> anyhow::Result<()> {
     match item {
         InboundItem::Message(m) => {
+            let has_media = m.content.attachments.iter().any(|a| a.url.is_some());
             let incoming = IncomingMessage {
                 external_id: m.from.external_id,
                 name: m.from.name,
@@ -81,14 +98,27 @@ async fn process_inbound(state: &AppState, pending: &PendingInbound) -> anyhow::
             };
             let processed = state
                 .store
-                .process_incoming_message(pending.id, inbox.id, &incoming, routing_for(&inbox))
+                .process_incoming_message(pending.id, inbox.id, &incoming, routing_for(inbox))
                 .await?;
+            if let prosa_storage::inbound::Processed::Message { message_id, .. } = &processed
+                && has_media
+            {
+                // In the background: a slow provider must not hold other conversations up.
+                let (state, inbox, message_id) = (state.clone(), inbox.clone(), *message_id);
+                tokio::spawn(async move {
+                    crate::channels::media::download_for(&state, &inbox, message_id).await;
+                });
+            }
             if let prosa_storage::inbound::Processed::Message {
                 conversation_id,
                 rating_answer,
+                status,
                 ..
             } = processed
             {
+                if status == ConversationStatus::Bot {
+                    state.store.signals.bot.notify_one();
+                }
                 state
                     .metrics
                     .messages_in
@@ -297,10 +327,15 @@ async fn try_deliver(state: &AppState, job: &OutboxJob) -> anyhow::Result<()> {
                 state.metrics.outbox_retries.inc();
             } else {
                 tracing::warn!(outbox_id = job.id.0, attempts = job.attempts, error = %e, "send failed; dead letter");
-                state.store.dead_letter_outbox(job, &e.to_string()).await?;
+                // Shown on the message: the operator must send a template instead.
+                let detail = match &e {
+                    SendError::NeedsTemplate => format!("needs template: {e}"),
+                    _ => e.to_string(),
+                };
+                state.store.dead_letter_outbox(job, &detail).await?;
                 state
                     .store
-                    .record_inbox_error(target.inbox_id, &e.to_string())
+                    .record_inbox_error(target.inbox_id, &detail)
                     .await?;
                 state.metrics.dead_letters.inc();
             }

@@ -70,11 +70,13 @@ async fn start() -> App {
         Err(_) => format!("sqlite://{}/t.db", dir.0.display()),
     };
     let store = Store::open(&StoreOptions::new(url)).await.unwrap();
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".into();
+    let mut config = Config {
+        listen: "127.0.0.1:0".into(),
+        admin_email: Some(ADMIN.into()),
+        admin_password: Some(SecretString::from(PASSWORD)),
+        ..Config::default()
+    };
     config.egress.allowed_private_hosts = vec!["127.0.0.1".into()];
-    config.admin_email = Some(ADMIN.into());
-    config.admin_password = Some(SecretString::from(PASSWORD));
     prosa_server::bootstrap_admin(&config, &store)
         .await
         .unwrap();

@@ -13,6 +13,7 @@ mod rows;
 
 pub mod admin;
 pub mod bot;
+pub mod channels;
 pub mod conversations;
 pub mod events;
 pub mod inbound;

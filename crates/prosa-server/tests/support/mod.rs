@@ -45,12 +45,14 @@ pub async fn fresh_url(pg: bool) -> Option<String> {
 }
 
 pub fn test_config(url: &str) -> Config {
-    let mut c = Config::default();
-    c.listen = "127.0.0.1:0".into();
-    c.database_url = url.into();
+    let mut c = Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: url.into(),
+        admin_email: Some("admin@test.local".into()),
+        admin_password: Some(secrecy::SecretString::from("admin-password")),
+        ..Config::default()
+    };
     c.egress.allowed_private_hosts = vec!["127.0.0.1".into()];
-    c.admin_email = Some("admin@test.local".into());
-    c.admin_password = Some(secrecy::SecretString::from("admin-password"));
     c.outbox.base_delay_ms = 50;
     c.outbox.max_delay_ms = 200;
     c.outbox.max_attempts = 3;

@@ -1,0 +1,751 @@
+//! Provider channels through the real server, against the adapters' fake providers.
+
+use prosa_channel_telegram::fake::FakeTelegram;
+use prosa_channel_whatsapp_cloud::fake::{Canned, FakeWhatsApp};
+use prosa_storage::{Store, StoreOptions};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+struct App {
+    app: prosa_server::Running,
+    base: String,
+    http: reqwest::Client,
+    token: String,
+    _dir: tempfile_dir::Dir,
+}
+
+mod tempfile_dir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    pub fn new() -> Dir {
+        let p = std::env::temp_dir().join(format!("prosa-channels-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        Dir(p)
+    }
+}
+
+async fn start_with(tweak: impl FnOnce(&mut prosa_server::config::Config)) -> App {
+    let dir = tempfile_dir::new();
+    let store = Store::open(&StoreOptions::new(format!(
+        "sqlite://{}/t.db",
+        dir.0.display()
+    )))
+    .await
+    .expect("store");
+    let mut config = prosa_server::config::Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.0.clone(),
+        admin_email: Some("admin@example.com".into()),
+        admin_password: Some(SecretString::from("uma senha longa 123")),
+        ..Default::default()
+    };
+    config.egress.allowed_private_hosts = vec!["127.0.0.1".into()];
+    config.outbox.base_delay_ms = 20;
+    config.outbox.max_delay_ms = 200;
+    tweak(&mut config);
+    prosa_server::bootstrap_admin(&config, &store)
+        .await
+        .expect("admin");
+    let (token, _) = prosa_server::api::create_token(&store, "t", None)
+        .await
+        .expect("token");
+    let app = prosa_server::start(config, store).await.expect("start");
+    App {
+        base: format!("http://{}", app.addr),
+        app,
+        http: reqwest::Client::new(),
+        token,
+        _dir: dir,
+    }
+}
+
+async fn start() -> App {
+    start_with(|_| {}).await
+}
+
+impl App {
+    async fn get(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("get");
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.expect("json")
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn inbox(&self, kind: &str, settings: Value) -> String {
+        let mut channel = settings;
+        channel["kind"] = json!(kind);
+        let (status, body) = self
+            .post(
+                "/api/v1/inboxes",
+                json!({"name": format!("{kind} teste"), "channel": channel}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    async fn conversations(&self) -> Vec<Value> {
+        self.get("/api/v1/conversations")
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    async fn messages(&self, conversation: &str) -> Vec<Value> {
+        self.get(&format!("/api/v1/conversations/{conversation}/messages"))
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Polls until `check` gives a value (10 s deadline).
+    async fn until<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    async fn one_conversation(&self) -> String {
+        self.until("a conversation", || async {
+            let c = self.conversations().await;
+            c.first().map(|c| c["id"].as_str().expect("id").to_owned())
+        })
+        .await
+    }
+
+    async fn send(&self, conversation: &str, body: Value) -> String {
+        let (status, v) = self
+            .post(
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                body,
+            )
+            .await;
+        assert!(status == 201 || status == 200, "send: {status} {v}");
+        v["id"].as_str().expect("message id").to_owned()
+    }
+
+    async fn message(&self, conversation: &str, id: &str) -> Value {
+        self.messages(conversation)
+            .await
+            .into_iter()
+            .find(|m| m["id"] == id)
+            .expect("message")
+    }
+
+    async fn until_status(&self, conversation: &str, id: &str, status: &str) -> Value {
+        self.until(&format!("message {id} {status}"), || async {
+            let m = self.message(conversation, id).await;
+            (m["delivery_status"] == status).then_some(m)
+        })
+        .await
+    }
+}
+
+// ------------------------------------------------------------------ validation
+
+#[tokio::test]
+async fn inbox_settings_are_validated_and_secrets_masked() {
+    let app = start().await;
+    let cases = [
+        (
+            "whatsapp_cloud",
+            json!({"app_secret": "x", "verify_token": "y", "phone_number_id": "1"}),
+            "channel.access_token",
+        ),
+        ("telegram", json!({}), "channel.bot_token"),
+        (
+            "telegram",
+            json!({"bot_token": "1:a", "secret_token": "não vale"}),
+            "channel.secret_token",
+        ),
+        (
+            "messenger",
+            json!({"app_secret": "x", "verify_token": "y", "page_id": "1"}),
+            "channel.page_access_token",
+        ),
+        (
+            "instagram",
+            json!({"verify_token": "y"}),
+            "channel.app_secret",
+        ),
+        (
+            "whatsapp_evolution",
+            json!({"api_key": "k", "instance": "i"}),
+            "channel.base_url",
+        ),
+        (
+            "whatsapp_evolution",
+            json!({"base_url": "http://evo", "api_key": "k", "instance": "i"}),
+            "channel.webhook_token",
+        ),
+        (
+            "bot_framework",
+            json!({"app_id": "a"}),
+            "channel.app_password",
+        ),
+        (
+            "web_chat",
+            json!({"identity_secret": "curto"}),
+            "channel.identity_secret",
+        ),
+    ];
+    for (kind, mut channel, field) in cases {
+        channel["kind"] = json!(kind);
+        let (status, body) = app
+            .post("/api/v1/inboxes", json!({"name": "x", "channel": channel}))
+            .await;
+        assert_eq!(status, 422, "{kind}: {body}");
+        assert_eq!(body["field"], field, "{kind}: {body}");
+    }
+    let wa = FakeWhatsApp::start().await;
+    let id = app.inbox("whatsapp_cloud", wa.settings()).await;
+    let got = app.get(&format!("/api/v1/inboxes/{id}")).await;
+    let text = got.to_string();
+    assert!(
+        !text.contains(prosa_channel_whatsapp_cloud::fake::APP_SECRET),
+        "{text}"
+    );
+    assert!(
+        !text.contains(prosa_channel_whatsapp_cloud::fake::TOKEN),
+        "{text}"
+    );
+    assert_eq!(got["channel"]["access_token_set"], true);
+    assert!(
+        got["webhook_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/webhooks/whatsapp/{id}"))
+    );
+    // The Meta handshake.
+    let r = app
+        .http
+        .get(format!(
+            "{}/webhooks/whatsapp/{id}?hub.mode=subscribe&hub.verify_token={}&hub.challenge=42",
+            app.base,
+            prosa_channel_whatsapp_cloud::fake::VERIFY_TOKEN
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "42");
+    let r = app
+        .http
+        .get(format!(
+            "{}/webhooks/whatsapp/{id}?hub.mode=subscribe&hub.verify_token=errado&hub.challenge=42",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    app.app.stop().await.unwrap();
+}
+
+// ------------------------------------------------------------------ WhatsApp Cloud
+
+#[tokio::test]
+async fn whatsapp_inbound_dedupe_forgery_status_options_and_retries() {
+    let app = start().await;
+    let wa = FakeWhatsApp::start().await;
+    let id = app.inbox("whatsapp_cloud", wa.settings()).await;
+    let url = format!("{}/webhooks/whatsapp/{id}", app.base);
+
+    // Forged: 401 and nothing stored.
+    let body = FakeWhatsApp::text_notification("5548988887777", "wamid.IN1", "Oi, sem internet");
+    let r = app
+        .http
+        .post(&url)
+        .header("x-hub-signature-256", "sha256=00")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = app.http.post(&url).body(body.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+
+    // Delivered twice: one message.
+    for _ in 0..2 {
+        let r = FakeWhatsApp::deliver(&app.http, &url, &body).await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let conv = app.one_conversation().await;
+    let msgs = app
+        .until("the incoming message", || async {
+            let m = app.messages(&conv).await;
+            (!m.is_empty()).then_some(m)
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let msgs2 = app.messages(&conv).await;
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs2.len(), 1, "{msgs2:?}");
+    assert_eq!(msgs[0]["text"], "Oi, sem internet");
+    assert_eq!(msgs[0]["direction"], "incoming");
+
+    // Outgoing with options: the fake receives interactive buttons.
+    let out = app
+        .send(
+            &conv,
+            json!({"text": "Como posso ajudar?", "options": [
+                {"id": "boleto", "label": "2ª via"}, {"id": "suporte", "label": "Suporte"}]}),
+        )
+        .await;
+    let m = app.until_status(&conv, &out, "sent").await;
+    let wamid = m["provider_message_id"].as_str().unwrap().to_owned();
+    let sent = wa
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/messages"))
+        .last()
+        .expect("a send");
+    let j = sent.json();
+    assert_eq!(j["type"], "interactive", "{j}");
+    assert_eq!(j["interactive"]["type"], "button", "{j}");
+    assert_eq!(
+        j["interactive"]["action"]["buttons"][0]["reply"]["id"],
+        "boleto"
+    );
+
+    // Statuses only move forward: read, then a late delivered.
+    for s in ["read", "delivered"] {
+        let b = FakeWhatsApp::status_notification(&wamid, s, None);
+        let r = FakeWhatsApp::deliver(&app.http, &url, &b).await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    app.until_status(&conv, &out, "read").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.message(&conv, &out).await["delivery_status"], "read");
+
+    // 429 with retry-after: retried, then sent.
+    wa.push(Canned::graph_error(429, 130429, "rate limit").with_header("retry-after", "0"));
+    let out2 = app.send(&conv, json!({"text": "Segunda mensagem"})).await;
+    app.until_status(&conv, &out2, "sent").await;
+    let attempts = wa
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/messages") && r.json()["text"]["body"] == "Segunda mensagem")
+        .count();
+    assert_eq!(attempts, 2);
+
+    // 131047: failed, needing a template.
+    wa.push(Canned::graph_error(400, 131047, "Re-engagement message"));
+    let out3 = app.send(&conv, json!({"text": "Terceira"})).await;
+    let m = app.until_status(&conv, &out3, "failed").await;
+    assert!(
+        m["delivery_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("needs template"),
+        "{m}"
+    );
+    app.app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn whatsapp_ninth_digit_is_the_same_contact() {
+    let app = start().await;
+    let wa = FakeWhatsApp::start().await;
+    let id = app.inbox("whatsapp_cloud", wa.settings()).await;
+    let url = format!("{}/webhooks/whatsapp/{id}", app.base);
+    let a = FakeWhatsApp::text_notification("5511987654321", "wamid.A", "Oi");
+    FakeWhatsApp::deliver(&app.http, &url, &a).await.unwrap();
+    let conv = app.one_conversation().await;
+    let b = FakeWhatsApp::text_notification("551187654321", "wamid.B", "De novo");
+    FakeWhatsApp::deliver(&app.http, &url, &b).await.unwrap();
+    app.until("both messages in one conversation", || async {
+        (app.messages(&conv).await.len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(app.conversations().await.len(), 1);
+    let contacts = app.get("/api/v1/contacts").await;
+    assert_eq!(contacts.as_array().unwrap().len(), 1, "{contacts}");
+    app.app.stop().await.unwrap();
+}
+
+// ------------------------------------------------------------------ Telegram
+
+#[tokio::test]
+async fn telegram_webhook_set_inbound_callbacks_keyboard_and_retry() {
+    let tg = FakeTelegram::start().await;
+    let app = start_with(|c| c.public_url = Some("https://prosa.example.net".into())).await;
+    let id = app.inbox("telegram", tg.settings()).await;
+    let hook = tg.webhook().expect("setWebhook called");
+    assert_eq!(
+        hook["url"],
+        format!("https://prosa.example.net/webhooks/telegram/{id}")
+    );
+    assert_eq!(
+        hook["secret_token"],
+        prosa_channel_telegram::fake::SECRET_TOKEN
+    );
+    let url = format!("{}/webhooks/telegram/{id}", app.base);
+
+    let update = FakeTelegram::text_update(1001, 777, "Oi, quero a segunda via");
+    let r = FakeTelegram::deliver(&app.http, &url, &update, Some("errado"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = FakeTelegram::deliver(&app.http, &url, &update, None)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    for _ in 0..2 {
+        let r = FakeTelegram::deliver(
+            &app.http,
+            &url,
+            &update,
+            Some(prosa_channel_telegram::fake::SECRET_TOKEN),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let conv = app.one_conversation().await;
+    app.until("the message", || async {
+        (app.messages(&conv).await.len() == 1).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.messages(&conv).await.len(), 1);
+
+    // Options: an inline keyboard.
+    let out = app
+        .send(
+            &conv,
+            json!({"text": "Escolha", "options": [{"id": "boleto", "label": "2ª via"}]}),
+        )
+        .await;
+    app.until_status(&conv, &out, "sent").await;
+    let sent = tg
+        .requests()
+        .into_iter()
+        .filter(|r| r.api_method.as_deref() == Some("sendMessage"))
+        .last()
+        .expect("sendMessage");
+    let j = sent.json();
+    assert_eq!(
+        j["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "boleto",
+        "{j}"
+    );
+
+    // A button press: stored as the selected option and answered.
+    let press = json!({"update_id": 1002, "callback_query": {"id": "cbq-1", "data": "boleto",
+        "from": {"id": 777, "is_bot": false, "first_name": "Cliente"},
+        "message": {"message_id": 5, "date": 1764500000, "chat": {"id": 777, "type": "private"}, "text": "Escolha",
+            "reply_markup": {"inline_keyboard": [[{"text": "2ª via", "callback_data": "boleto"}]]}}}});
+    FakeTelegram::deliver(
+        &app.http,
+        &url,
+        &press,
+        Some(prosa_channel_telegram::fake::SECRET_TOKEN),
+    )
+    .await
+    .unwrap();
+    app.until("answerCallbackQuery", || async {
+        tg.requests()
+            .iter()
+            .any(|r| {
+                r.api_method.as_deref() == Some("answerCallbackQuery")
+                    && r.json()["callback_query_id"] == "cbq-1"
+            })
+            .then_some(())
+    })
+    .await;
+    let msgs = app.messages(&conv).await;
+    assert!(
+        msgs.iter().any(|m| m["selected_option"] == "boleto"),
+        "{msgs:?}"
+    );
+
+    // 429 with retry_after: retried then sent.
+    tg.push(prosa_channel_telegram::fake::Canned::too_many_requests(0));
+    let out2 = app.send(&conv, json!({"text": "Depois do limite"})).await;
+    app.until_status(&conv, &out2, "sent").await;
+    app.app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn telegram_long_polling_stores_updates_once() {
+    let tg = FakeTelegram::start().await;
+    let app = start().await;
+    let mut settings = tg.settings();
+    settings["mode"] = json!("polling");
+    app.inbox("telegram", settings).await;
+    tg.queue_update(FakeTelegram::text_update(2001, 888, "Oi pelo polling"));
+    tg.queue_update(FakeTelegram::text_update(2002, 888, "Segunda"));
+    let conv = app.one_conversation().await;
+    app.until("both polled messages", || async {
+        (app.messages(&conv).await.len() == 2).then_some(())
+    })
+    .await;
+    app.until("updates confirmed", || async {
+        (tg.pending_updates() == 0).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(app.messages(&conv).await.len(), 2);
+    app.app.stop().await.unwrap();
+}
+
+// ------------------------------------------------------------------ website chat
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn visitor_session(app: &App, inbox: &str, body: Value) -> (u16, Value) {
+    let r = app
+        .http
+        .post(format!("{}/webchat/{inbox}/session", app.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn visitor_ws(app: &App, inbox: &str, token: &str, since: Option<&str>) -> Socket {
+    let mut url = format!(
+        "ws://{}/webchat/{inbox}/ws?token={}",
+        app.app.addr,
+        urlencode(token)
+    );
+    if let Some(s) = since {
+        url.push_str(&format!("&since={s}"));
+    }
+    tokio_tungstenite::connect_async(url).await.expect("ws").0
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The next JSON frame (5 s deadline); `None` on timeout.
+async fn next_frame(ws: &mut Socket, wait: Duration) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(wait, ws.next()).await {
+            Ok(Some(Ok(Ws::Text(t)))) => return serde_json::from_str(&t).ok(),
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+/// Frames until one matches.
+async fn frame_where(ws: &mut Socket, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let f = next_frame(ws, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("no frame: {what}"));
+        if pred(&f) {
+            return f;
+        }
+    }
+}
+
+#[tokio::test]
+async fn webchat_visitors_are_isolated_and_resume_without_loss() {
+    let app = start().await;
+    let inbox = app
+        .inbox(
+            "web_chat",
+            json!({"identity_secret": "segredo-do-provedor-123"}),
+        )
+        .await;
+    let (s, a) = visitor_session(&app, &inbox, json!({})).await;
+    assert_eq!(s, 200, "{a}");
+    let token_a = a["token"].as_str().unwrap().to_owned();
+    assert_eq!(a["online"], false);
+    // The same token comes back on a later page load.
+    let (_, again) = visitor_session(&app, &inbox, json!({"token": token_a})).await;
+    assert_eq!(again["token"], token_a);
+    // A forged token is refused.
+    // (The last character is changed to one it is not, so the forgery always differs.)
+    let last = if token_a.ends_with('0') { "1" } else { "0" };
+    let forged = format!("{}{last}", &token_a[..token_a.len() - 1]);
+    let (_, f) = visitor_session(&app, &inbox, json!({"token": forged})).await;
+    assert_ne!(f["token"], token_a);
+    let r = app
+        .http
+        .get(format!(
+            "{}/webchat/{inbox}/ws?token={}",
+            app.base,
+            urlencode(&forged)
+        ))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // Identity: only with the ISP's signature.
+    let id_hash = {
+        use hmac::Mac;
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"segredo-do-provedor-123").unwrap();
+        m.update(b"cliente-42");
+        hex::encode(m.finalize().into_bytes())
+    };
+    let (s, ok) = visitor_session(
+        &app,
+        &inbox,
+        json!({"identifier": "cliente-42", "identity_hash": id_hash}),
+    )
+    .await;
+    assert_eq!((s, &ok["identified"]), (200, &json!(true)), "{ok}");
+    let (s, bad) = visitor_session(
+        &app,
+        &inbox,
+        json!({"identifier": "cliente-43", "identity_hash": id_hash}),
+    )
+    .await;
+    assert_eq!(s, 422, "{bad}");
+
+    // Visitor A writes; the same client id twice is one message.
+    let mut ws_a = visitor_ws(&app, &inbox, &token_a, None).await;
+    frame_where(&mut ws_a, "ready", |f| f["type"] == "ready").await;
+    for _ in 0..2 {
+        ws_a.send(Ws::Text(
+            json!({"type": "message", "client_id": "c1", "text": "Olá, minha internet caiu"})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    }
+    let mine = frame_where(&mut ws_a, "own message", |f| f["type"] == "message").await;
+    assert_eq!(mine["client_id"], "c1");
+    assert_eq!(mine["direction"], "incoming");
+    let conv = app.one_conversation().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.messages(&conv).await.len(), 1);
+
+    // An operator answers with options; a private note never reaches the visitor.
+    app.send(&conv, json!({"text": "Nota interna", "private": true}))
+        .await;
+    let reply = app
+        .send(
+            &conv,
+            json!({"text": "Vamos verificar.", "options": [{"id": "sim", "label": "Sim"}]}),
+        )
+        .await;
+    let got = frame_where(&mut ws_a, "operator reply", |f| {
+        f["type"] == "message" && f["direction"] == "outgoing"
+    })
+    .await;
+    assert_eq!(got["id"], reply);
+    assert_eq!(got["text"], "Vamos verificar.");
+    assert_eq!(got["options"][0]["id"], "sim");
+    app.until_status(&conv, &reply, "sent").await;
+    // Clicking an option sends its id.
+    ws_a.send(Ws::Text(
+        json!({"type": "option", "client_id": "c2", "option_id": "sim", "label": "Sim"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    let picked = frame_where(&mut ws_a, "option echo", |f| {
+        f["type"] == "message" && f["client_id"] == "c2"
+    })
+    .await;
+    assert_eq!(picked["selected_option"], "sim");
+    let last_seen = picked["id"].as_str().unwrap().to_owned();
+
+    // Visitor B sees nothing of A's conversation.
+    let (_, b) = visitor_session(&app, &inbox, json!({})).await;
+    let mut ws_b = visitor_ws(&app, &inbox, b["token"].as_str().unwrap(), None).await;
+    let first = next_frame(&mut ws_b, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(first["type"], "ready", "{first}");
+
+    // A goes away; two messages arrive meanwhile; the reconnect gets them once.
+    drop(ws_a);
+    let m1 = app
+        .send(&conv, json!({"text": "Reiniciamos sua conexão."}))
+        .await;
+    let m2 = app.send(&conv, json!({"text": "Pode testar?"})).await;
+    let mut ws_a = visitor_ws(&app, &inbox, &token_a, Some(&last_seen)).await;
+    let mut got = Vec::new();
+    loop {
+        let f = next_frame(&mut ws_a, Duration::from_secs(5))
+            .await
+            .expect("frame");
+        if f["type"] == "ready" {
+            break;
+        }
+        got.push(f["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(got, vec![m1.clone(), m2.clone()]);
+    // No duplicates afterwards; B still saw nothing.
+    assert!(
+        next_frame(&mut ws_a, Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+    assert!(
+        next_frame(&mut ws_b, Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+
+    // Offline form: stored as a message of the visitor.
+    let r = app
+        .http
+        .post(format!("{}/webchat/{inbox}/offline", app.base))
+        .json(&json!({"token": b["token"], "client_id": "off1", "name": "Maria", "contact": "maria@example.com", "message": "Quero mudar de plano"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    app.until("the offline message", || async {
+        (app.conversations().await.len() == 2).then_some(())
+    })
+    .await;
+    app.app.stop().await.unwrap();
+}
