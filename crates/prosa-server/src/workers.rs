@@ -125,7 +125,7 @@ async fn store_inbound(
                     .get_or_create(&crate::metrics::Metrics::channel(inbox.kind))
                     .inc();
                 if rating_answer {
-                    rating_answer_for(state, &inbox, conversation_id, &incoming.content).await?;
+                    rating_answer_for(state, inbox, conversation_id, &incoming.content).await?;
                 }
             }
         }
