@@ -10,6 +10,7 @@
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
   var $ = function (id) { return document.getElementById(id); };
   var STATUS_PT = { bot: 'No bot', waiting: 'Aguardando', open: 'Em atendimento', resolved: 'Encerrada' };
+  var RANK = { queued: 0, sent: 1, failed: 2, delivered: 3, read: 4 };
   var DELIVERY_PT = { queued: 'Na fila', sent: 'Enviada', delivered: 'Entregue', read: 'Lida', failed: 'Falhou' };
   var CONTRACT_PT = { active: 'Ativo', suspended: 'Suspenso', cancelled: 'Cancelado', other: 'Outro' };
   var TICKET_PT = { open: 'Aberto', in_progress: 'Em andamento', closed: 'Fechado' };
@@ -214,6 +215,12 @@
   function upsertMessage(m, live) {
     var ol = $('pn-messages'), scroll = $('pn-scroll');
     var atBottom = scroll.scrollHeight - scroll.scrollTop - scroll.clientHeight < 80;
+    // Delivery statuses only move forward: a late copy (the POST answer arriving after the
+    // live "sent" frame) must not show an older state.
+    var known = messages.get(m.id);
+    if (known && (RANK[known.delivery_status] || 0) > (RANK[m.delivery_status] || 0)) {
+      m.delivery_status = known.delivery_status; m.delivery_error = known.delivery_error;
+    }
     var node = messageNode(m), existing = document.getElementById('m-' + m.id);
     messages.set(m.id, m);
     if (existing) { existing.replaceWith(node); return; }
