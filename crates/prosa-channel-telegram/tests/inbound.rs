@@ -2,6 +2,7 @@
 //! (`UPDATE_EXPECTED=1` rewrites the expectations; review the diff).
 
 use http::HeaderMap;
+use prosa_channel::testing::feed_mangled_fixtures;
 use prosa_channel::{ChannelAdapter, InboundItem, InboundRequest, VerifyError};
 use prosa_channel_telegram::fake::SECRET_TOKEN;
 use prosa_channel_telegram::{
@@ -188,82 +189,13 @@ async fn secret_header_exact_match() {
     assert!(matches!(r, Err(VerifyError::Misconfigured(_))));
 }
 
-/// Every node of every fixture replaced by null, a number, a string, an array and an object, and
-/// every prefix of the raw bytes: the parser may refuse, never panic.
-fn mangled_variants(body: &[u8]) -> Vec<Vec<u8>> {
-    fn walk(v: &serde_json::Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
-        out.push(path.clone());
-        match v {
-            serde_json::Value::Object(o) => {
-                for (k, c) in o {
-                    path.push(k.clone());
-                    walk(c, path, out);
-                    path.pop();
-                }
-            }
-            serde_json::Value::Array(a) => {
-                for (i, c) in a.iter().enumerate() {
-                    path.push(i.to_string());
-                    walk(c, path, out);
-                    path.pop();
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out: Vec<Vec<u8>> = (0..body.len())
-        .step_by(5)
-        .map(|n| body[..n].to_vec())
-        .collect();
-    let Ok(root) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return out;
-    };
-    let mut paths = Vec::new();
-    walk(&root, &mut Vec::new(), &mut paths);
-    for p in paths {
-        let pointer: String = p
-            .iter()
-            .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
-            .collect();
-        for replacement in [
-            serde_json::json!(null),
-            serde_json::json!(-1),
-            serde_json::json!("x"),
-            serde_json::json!([]),
-            serde_json::json!({}),
-        ] {
-            let mut v = root.clone();
-            if let Some(slot) = v.pointer_mut(&pointer) {
-                *slot = replacement;
-            }
-            out.push(serde_json::to_vec(&v).unwrap());
-        }
-    }
-    out
-}
-
-fn fixture_bodies() -> Vec<Vec<u8>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data");
-    let mut v = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().and_then(|x| x.to_str()) == Some("json") {
-            v.push(std::fs::read(p).unwrap());
-        }
-    }
-    v
-}
-
 #[test]
 fn parser_never_panics_on_mangled_fixtures() {
-    let mut n = 0;
-    for body in fixture_bodies() {
-        for b in mangled_variants(&body) {
-            let _ = parse_body(&b);
-            let _ = callback_query_ids(&b);
-            n += 1;
-        }
-    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data");
+    let n = feed_mangled_fixtures(&dir, |b| {
+        let _ = parse_body(b);
+        let _ = callback_query_ids(b);
+    });
     assert!(n > 1000, "{n}");
 }
 

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod egress;
 pub mod signature;
+pub mod testing;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
