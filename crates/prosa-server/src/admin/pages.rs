@@ -188,7 +188,13 @@ pub async fn home(MaybeUser(who): MaybeUser) -> Response {
 
 // ---------------------------------------------------------------- users and teams
 
-async fn users_view(state: &AppState, who: &Principal, p: Option<Problem>, f: &Fields) -> Response {
+async fn users_view(
+    state: &AppState,
+    who: &Principal,
+    p: Option<Problem>,
+    f: &Fields,
+    editing: Option<UserId>,
+) -> Response {
     let users = match state.store.list_users().await {
         Ok(u) => u,
         Err(e) => return err_response(e.into()),
@@ -201,8 +207,42 @@ async fn users_view(state: &AppState, who: &Principal, p: Option<Problem>, f: &F
             .map(|x| x.name.clone())
             .unwrap_or_default()
     };
+    let editing = editing.and_then(|id| users.iter().find(|u| u.id == id));
     let body = html! {
-        (general_msg(&p, &["email", "name", "password", "role"]))
+        (general_msg(&p, &["email", "name", "password", "role", "active", "team_ids"]))
+        @if let Some(u) = editing {
+            section class="card edit-card" aria-labelledby="edit-title" {
+                h2 id="edit-title" { "Editar " (u.name) }
+                p class="muted" { (u.email) }
+                form method="post" action=(format!("/admin/users/{}", u.id.0)) class="admin-form" {
+                    (csrf(who))
+                    label for="e-name" { "Nome" }
+                    input id="e-name" name="name" required maxlength="100" value=(if f.contains_key("name") { one(f, "name").to_owned() } else { u.name.clone() }) aria-describedby="err-name";
+                    (field_msg(&p, "name"))
+                    label for="e-role" { "Papel" }
+                    select id="e-role" name="role" aria-describedby="err-role" {
+                        @for (v, l) in [("agent", "Atendente"), ("supervisor", "Supervisor"), ("admin", "Administrador")] {
+                            option value=(v) selected[u.role.as_str() == v] { (l) }
+                        }
+                    }
+                    (field_msg(&p, "role"))
+                    fieldset class="weekdays" {
+                        legend { "Equipes" }
+                        @if teams.is_empty() { p class="hint" { "Nenhuma equipe cadastrada." } }
+                        @for t in &teams {
+                            label { input type="checkbox" name="team_id" value=(t.id.0) checked[u.team_ids.contains(&t.id)]; " " (t.name) }
+                        }
+                    }
+                    (field_msg(&p, "team_ids"))
+                    label { input type="checkbox" name="active" value="true" checked[u.active]; " Ativo" }
+                    (field_msg(&p, "active"))
+                    div class="form-actions" {
+                        button type="submit" { "Salvar alterações" }
+                        a href="/admin/users" { "Cancelar" }
+                    }
+                }
+            }
+        }
         table class="admin-table" {
             caption class="sr-only" { "Usuários" }
             thead { tr { th scope="col" { "Nome" } th scope="col" { "E-mail" } th scope="col" { "Papel" } th scope="col" { "Equipes" } th scope="col" { "Situação" } th scope="col" { span class="sr-only" { "Ações" } } } }
@@ -212,9 +252,10 @@ async fn users_view(state: &AppState, who: &Principal, p: Option<Problem>, f: &F
                         td { (u.name) } td { (u.email) } td { (u.role.label_pt()) }
                         td { (u.team_ids.iter().map(team_name).collect::<Vec<_>>().join(", ")) }
                         td { @if u.active { "Ativo" } @else { "Inativo" } }
-                        td {
+                        td class="actions" {
+                            a href=(format!("/admin/users?edit={}", u.id.0)) aria-label=(format!("Editar {}", u.name)) { "Editar" }
                             @if Some(u.id) != who.user_id() {
-                                form method="post" action=(format!("/admin/users/{}/active", u.id.0)) {
+                                form method="post" action=(format!("/admin/users/{}/active", u.id.0)) class="inline-form" {
                                     (csrf(who))
                                     input type="hidden" name="active" value=(if u.active { "false" } else { "true" });
                                     button type="submit" class="secondary" { @if u.active { "Desativar" } @else { "Reativar" } }
@@ -255,10 +296,48 @@ async fn users_view(state: &AppState, who: &Principal, p: Option<Problem>, f: &F
     admin_page(who, "Usuários", body)
 }
 
-pub async fn users(State(state): State<AppState>, MaybeUser(who): MaybeUser) -> Response {
+pub async fn users(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Query(q): Query<EditQuery>,
+) -> Response {
+    let editing = q.edit.as_deref().and_then(|s| s.parse().ok()).map(UserId);
     match admin_only(who) {
-        Ok(p) => users_view(&state, &p, None, &Fields::new()).await,
+        Ok(p) => users_view(&state, &p, None, &Fields::new(), editing).await,
         Err(r) => r,
+    }
+}
+
+pub async fn user_edit(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Path(id): Path<String>,
+    MultiForm(f): MultiForm,
+) -> Response {
+    let who = match admin_post(who, &f) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(id) = path_id(&id).map(UserId) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let input = people::UserUpdateInput {
+        name: Some(one(&f, "name").to_owned()),
+        role: Some(one(&f, "role").to_owned()),
+        team_ids: Some(many(&f, "team_id").into_iter().map(str::to_owned).collect()),
+        active: Some(one(&f, "active") == "true"),
+    };
+    match people::update_user(&state, &who, id, &input).await {
+        Ok(()) => back("/admin/users"),
+        Err(e) => match problem(e) {
+            Ok(mut p) => {
+                if p.field.starts_with("team_ids") {
+                    p.field = "team_ids".into();
+                }
+                users_view(&state, &who, Some(p), &f, Some(id)).await
+            }
+            Err(r) => r,
+        },
     }
 }
 
@@ -325,7 +404,7 @@ pub async fn users_create(
     match result {
         Ok(()) => back("/admin/users"),
         Err(e) => match problem(e) {
-            Ok(p) => users_view(&state, &who, Some(p), &f).await,
+            Ok(p) => users_view(&state, &who, Some(p), &f, None).await,
             Err(r) => r,
         },
     }
@@ -374,12 +453,26 @@ async fn teams_view(state: &AppState, who: &Principal, p: Option<Problem>) -> Re
     let users = state.store.list_users().await.unwrap_or_default();
     let body = html! {
         (general_msg(&p, &["name"]))
-        ul class="admin-list" {
-            @for t in &teams {
-                li {
-                    strong { (t.name) }
-                    " — "
-                    (users.iter().filter(|u| u.team_ids.contains(&t.id)).map(|u| u.name.as_str()).collect::<Vec<_>>().join(", "))
+        table class="admin-table" {
+            caption class="sr-only" { "Equipes" }
+            thead { tr { th scope="col" { "Nome" } th scope="col" { "Membros" } } }
+            tbody {
+                @for t in &teams {
+                    tr {
+                        td {
+                            form method="post" action=(format!("/admin/teams/{}", t.id.0)) class="inline-form" {
+                                (csrf(who))
+                                label class="sr-only" for=(format!("tn-{}", t.id.0)) { "Novo nome de " (t.name) }
+                                input id=(format!("tn-{}", t.id.0)) name="name" value=(t.name) required maxlength="100";
+                                button type="submit" class="secondary" { "Renomear" }
+                            }
+                        }
+                        td {
+                            @let members = users.iter().filter(|u| u.team_ids.contains(&t.id)).map(|u| u.name.as_str()).collect::<Vec<_>>();
+                            @if members.is_empty() { span class="muted" { "Nenhum membro (inclua pela edição do usuário)" } }
+                            @else { (members.join(", ")) }
+                        }
+                    }
                 }
             }
         }
@@ -387,7 +480,7 @@ async fn teams_view(state: &AppState, who: &Principal, p: Option<Problem>) -> Re
         form method="post" action="/admin/teams" class="admin-form" {
             (csrf(who))
             label for="t-name" { "Nome" }
-            input id="t-name" name="name" required;
+            input id="t-name" name="name" required maxlength="100" aria-describedby="err-name";
             (field_msg(&p, "name"))
             button type="submit" { "Criar equipe" }
         }
@@ -453,7 +546,7 @@ async fn categories_view(state: &AppState, who: &Principal, p: Option<Problem>) 
             caption class="sr-only" { "Categorias" }
             thead { tr { th scope="col" { "Ordem" } th scope="col" { "Nome" } th scope="col" { "Conversas" } th scope="col" { "Situação" } th scope="col" { span class="sr-only" { "Ações" } } } }
             tbody {
-                @for c in &cats {
+                @for (i, c) in cats.iter().enumerate() {
                     tr {
                         td { (c.position) }
                         td class="cat-name" { (c.name) }
@@ -467,6 +560,8 @@ async fn categories_view(state: &AppState, who: &Principal, p: Option<Problem>) 
                                 label class="sr-only" for=(format!("cp-{}", c.id.0)) { "Ordem de " (c.name) }
                                 input id=(format!("cp-{}", c.id.0)) name="position" type="number" value=(c.position) class="narrow";
                                 label { input type="checkbox" name="active" value="true" checked[c.active]; " Ativa" }
+                                button type="submit" name="op" value="up" class="secondary icon" aria-label=(format!("Subir {}", c.name)) title="Subir" disabled[i == 0] { "↑" }
+                                button type="submit" name="op" value="down" class="secondary icon" aria-label=(format!("Descer {}", c.name)) title="Descer" disabled[i + 1 == cats.len()] { "↓" }
                                 button type="submit" name="op" value="save" { "Salvar" }
                                 button type="submit" name="op" value="delete" class="danger" { "Excluir" }
                             }
@@ -524,8 +619,12 @@ pub async fn categories_update(
     };
     let result = async {
         let id = CategoryId(path_id(&id)?);
-        if one(&f, "op") == "delete" {
-            return delete_category(&state, &who, id).await;
+        match one(&f, "op") {
+            "delete" => return delete_category(&state, &who, id).await,
+            "up" | "down" => {
+                return people::move_category(&state, &who, id, one(&f, "op") == "up").await;
+            }
+            _ => {}
         }
         let name = check_category_name(one(&f, "name"))?;
         let position = one(&f, "position")
@@ -762,6 +861,10 @@ pub async fn rating_rules_delete(
     let Ok(id) = path_id(&id) else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let description = match state.store.rating_rule_by_id(RatingRuleId(id)).await {
+        Ok(r) => r.description,
+        Err(e) => return err_response(e.into()),
+    };
     if let Err(e) = state.store.delete_rating_rule(RatingRuleId(id)).await {
         return err_response(e.into());
     }
@@ -770,7 +873,7 @@ pub async fn rating_rules_delete(
         &who,
         "rating_rule.delete",
         format!("rating_rule:{id}"),
-        json!({}),
+        json!({"description": description}),
     )
     .await
     {
@@ -805,7 +908,7 @@ async fn service_hours_view(
     let statuses: Vec<(String, bool, Option<String>)> = inboxes
         .iter()
         .map(|i| {
-            let (open, next) = schedule_status(&schedule, i.id, Timestamp::now());
+            let (open, next) = schedule_status(&schedule, i.id, state.clock.now());
             (i.name.clone(), open, next)
         })
         .collect();
@@ -1048,8 +1151,14 @@ pub async fn service_hours_remove(
     if let Err(e) = audit(
         &state,
         &who,
-        &format!("{}.delete", what.replace('-', "_")),
-        format!("{what}:{id}"),
+        match what.as_str() {
+            "rules" => "service_hours.delete",
+            _ => "closed_date.delete",
+        },
+        match what.as_str() {
+            "rules" => format!("service_hours_rule:{id}"),
+            _ => format!("closed_date:{id}"),
+        },
         json!({}),
     )
     .await
@@ -1226,7 +1335,7 @@ pub async fn ratings(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let (mut filter, problem_) = match q.filter() {
+    let (mut filter, mut problem_) = match q.filter() {
         Ok(f) => (f, None),
         Err(e) => (
             RatingFilter {
@@ -1236,17 +1345,49 @@ pub async fn ratings(
             problem(e).ok(),
         ),
     };
-    filter.user_id = who.user_id();
+    filter.user_id = match notification_scope(&who, &q) {
+        Ok(scope) => scope,
+        Err(e) => {
+            problem_ = problem_.or(problem(e).ok());
+            who.user_id()
+        }
+    };
     let items = state
         .store
         .list_notifications(&filter)
         .await
         .unwrap_or_default();
     let rules = state.store.list_rating_rules().await.unwrap_or_default();
+    let supervisor = who.role() >= Role::Supervisor;
+    let users = if supervisor {
+        state.store.list_users().await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let user_name = |id: UserId| {
+        users
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.name.clone())
+            .unwrap_or_default()
+    };
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
     let body = html! {
         (general_msg(&problem_, &[]))
         form method="get" action="/ratings" class="filters" aria-label="Filtros" {
+            @if supervisor {
+                label { "Operador "
+                    select name="operator" {
+                        option value="" { "Minhas notificações" }
+                        option value="all" selected[q.operator.as_deref() == Some("all")] { "Todos os operadores" }
+                        @for u in &users {
+                            @if Some(u.id) != who.user_id() {
+                                option value=(u.id.0) selected[q.operator.as_deref() == Some(&u.id.0.to_string())] { (u.name) }
+                            }
+                        }
+                    }
+                }
+            }
             label { "Nota de " input name="min_score" type="number" min="0" max="10" value=(v(&q.min_score)) class="narrow"; }
             label { " a " input name="max_score" type="number" min="0" max="10" value=(v(&q.max_score)) class="narrow"; }
             label { "Regra "
@@ -1274,6 +1415,7 @@ pub async fn ratings(
                         span class="score" aria-label="Nota" { (n.score.map(|s| s.to_string()).unwrap_or_default()) }
                         span class="desc" { (n.payload.get("description").and_then(Value::as_str).unwrap_or("")) }
                         span class="conv" { "Conversa #" (n.conversation_id.map(|c| c.0).unwrap_or(0)) }
+                        @if filter.user_id != Some(n.user_id) { span class="for" { "para " (user_name(n.user_id)) } }
                         span class="when" { (fmt_time(n.created_at)) }
                         span class="state" { @if n.treated_at.is_some() { "Tratada" } @else { "Não tratada" } }
                     }
@@ -1294,8 +1436,8 @@ async fn rating_detail_view(
         Ok(n) => n,
         Err(e) => return err_response(e.into()),
     };
-    let admin = who.role() == Role::Admin;
-    if Some(n.user_id) != who.user_id() && !admin {
+    let supervisor = who.role() >= Role::Supervisor;
+    if Some(n.user_id) != who.user_id() && !supervisor {
         return err_response(ApiError::NotFound);
     }
     let messages = match n.conversation_id {
@@ -1326,6 +1468,8 @@ async fn rating_detail_view(
         @if let Some(at) = n.treated_at {
             p { "Tratada em " (fmt_time(at)) }
             p class="pre" { (n.treatment_note.clone().unwrap_or_default()) }
+        } @else if Some(n.user_id) != who.user_id() && who.role() != Role::Admin {
+            p class="muted" { "Ainda não tratada pelo operador notificado." }
         } @else {
             form method="post" action=(format!("/ratings/{}", n.id.0)) class="admin-form" {
                 (csrf(who))
@@ -1375,6 +1519,28 @@ pub async fn rating_treat(
         Ok(()) => back(&format!("/ratings/{id}")),
         Err(e) => match problem(e) {
             Ok(p) => rating_detail_view(&state, &who, NotificationId(id), Some(p)).await,
+            Err(r) => r,
+        },
+    }
+}
+
+pub async fn team_rename(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Path(id): Path<String>,
+    MultiForm(f): MultiForm,
+) -> Response {
+    let who = match admin_post(who, &f) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(id) = path_id(&id).map(TeamId) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match people::rename_team(&state, &who, id, one(&f, "name")).await {
+        Ok(()) => back("/admin/teams"),
+        Err(e) => match problem(e) {
+            Ok(p) => teams_view(&state, &who, Some(p)).await,
             Err(r) => r,
         },
     }
