@@ -28,7 +28,6 @@ test('administration pages at desktop and phone sizes', async () => {
     await ok(await admin.call('POST', '/api/v1/teams', { name: 'Financeiro' }));
     const ana = await ok(await admin.call('POST', '/api/v1/users', { email: 'ana@e2e.local', password: 'senha-da-ana', name: 'Ana Atendente', role: 'agent', team_ids: [suporte.id] }));
     await ok(await admin.call('POST', '/api/v1/users', { email: 'bruno.souza.supervisor@provedor-exemplo.com.br', password: 'senha-do-bruno', name: 'Bruno Souza', role: 'supervisor' }));
-    for (const name of ['Sem conexão', 'Segunda via de boleto', 'Cancelamento']) await ok(await admin.call('POST', '/api/v1/categories', { name }));
     await ok(await admin.call('POST', '/api/v1/rating-rules', { description: 'Insatisfação', scores: [0, 1, 2], operators: [ana.id] }));
     await ok(await admin.call('POST', '/api/v1/rating-rules', { description: 'Promotores', scores: [9, 10], operators: [ana.id] }));
     await ok(await admin.call('POST', '/api/v1/service-hours/rules', { description: 'Atendimento', weekdays: ['mon', 'tue', 'wed', 'thu', 'fri'], intervals: [{ start: '08:00', end: '12:00' }, { start: '13:00', end: '18:00' }] }));
@@ -36,7 +35,7 @@ test('administration pages at desktop and phone sizes', async () => {
     await ok(await admin.call('POST', '/api/v1/service-hours/closed-dates', { date: '2026-12-24', description: 'Véspera de Natal' }));
     await ok(await admin.call('POST', '/api/v1/canned-responses', { shortcut: 'boleto', content: 'Segue a segunda via do seu boleto. Qualquer dúvida, estamos à disposição.' }));
 
-    const desk = await b.newPage({ viewport: { width: 1366, height: 768 } });
+    const desk = await b.newPage({ viewport: { width: 1366, height: 768 }, locale: 'pt-BR' });
     await login(desk, prosa.base);
     await desk.waitForURL(/\/panel/);
 
@@ -60,8 +59,13 @@ test('administration pages at desktop and phone sizes', async () => {
     assert.match(await anaRow.innerText(), /Financeiro/);
     assert.doesNotMatch(await anaRow.innerText(), /Suporte técnico/);
 
-    // Reorder categories by clicking ↑ on "Cancelamento" twice.
+    // Categories created in the page land last; reorder by clicking ↑ on "Cancelamento" twice.
     await desk.goto(`${prosa.base}/admin/categories`);
+    for (const name of ['Sem conexão', 'Segunda via de boleto', 'Cancelamento']) {
+      await desk.locator('#c-name').fill(name);
+      await desk.getByRole('button', { name: 'Criar categoria' }).click();
+      await desk.locator('td.cat-name', { hasText: name }).waitFor();
+    }
     const names = async () => (await desk.locator('td.cat-name').allInnerTexts()).map((s) => s.trim());
     const before = await names();
     assert.equal(before[before.length - 1], 'Cancelamento');
@@ -75,7 +79,7 @@ test('administration pages at desktop and phone sizes', async () => {
     const actions = audit.body.map((a) => a.action);
     for (const a of ['user.update', 'category.reorder']) assert.ok(actions.includes(a), `${a} in ${actions}`);
 
-    const phone = await b.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const phone = await b.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'pt-BR' });
     await login(phone, prosa.base);
     await phone.waitForURL(/\/panel/);
     for (const [path, title, shot] of PAGES) {

@@ -31,7 +31,7 @@ test('on a Saturday the bot says when the queue opens and the panel shows it clo
     assert.equal((await admin.call('POST', '/api/v1/users', { ...ana, name: 'Ana Atendente', role: 'agent' })).status, 201);
 
     // The administrator sets the hours in the page: 08:00–18:00, Monday to Friday.
-    const ap = await b.newPage({ viewport: { width: 1366, height: 768 } });
+    const ap = await b.newPage({ viewport: { width: 1366, height: 768 }, locale: 'pt-BR' });
     await login(ap, prosa.base);
     await ap.goto(`${prosa.base}/admin/service-hours`);
     // Without rules the queue is always open.
@@ -59,7 +59,7 @@ test('on a Saturday the bot says when the queue opens and the panel shows it clo
     await ap.screenshot({ path: `${ARTIFACTS}/hours-admin.png`, fullPage: true });
 
     // The operator's panel shows the queue closed.
-    const op = await b.newPage({ viewport: { width: 1366, height: 768 } });
+    const op = await b.newPage({ viewport: { width: 1366, height: 768 }, locale: 'pt-BR' });
     await login(op, prosa.base, ana);
     await op.waitForURL(/\/panel/);
     const hours = op.locator('#pn-hours');
@@ -73,7 +73,7 @@ test('on a Saturday the bot says when the queue opens and the panel shows it clo
     // The conversation waits in the queue for Monday.
     await op.locator('#pn-queue').getByText('Davi Assinante').waitFor();
     await op.screenshot({ path: `${ARTIFACTS}/hours-panel-closed.png` });
-    const phone = await b.newPage({ viewport: { width: 390, height: 844 } });
+    const phone = await b.newPage({ viewport: { width: 390, height: 844 }, locale: 'pt-BR' });
     await login(phone, prosa.base, ana);
     await phone.locator('#pn-hours').waitFor({ state: 'visible' });
     await phone.screenshot({ path: `${ARTIFACTS}/hours-panel-phone.png` });

@@ -19,7 +19,7 @@ test('INSATISFAÇÃO: rule made in the page, score 1 notifies the operator live,
     assert.equal((await admin.call('POST', '/api/v1/users', { email: 'bruno@e2e.local', password: 'senha-do-bruno', name: 'Bruno Suporte', role: 'agent' })).status, 201);
 
     // 1. The administrator, clicking like a person.
-    const adminCtx = await b.newContext({ viewport: { width: 1366, height: 768 } });
+    const adminCtx = await b.newContext({ viewport: { width: 1366, height: 768 }, locale: 'pt-BR' });
     const ap = await adminCtx.newPage();
     await login(ap, prosa.base);
     await ap.waitForURL(/\/panel/);
@@ -53,7 +53,7 @@ test('INSATISFAÇÃO: rule made in the page, score 1 notifies the operator live,
     assert.deepEqual(rules.body[0].scores, [0, 1]);
 
     // 2. Ana, in another browser context, works the panel: takes the conversation and closes it.
-    const anaCtx = await b.newContext({ viewport: { width: 1366, height: 768 } });
+    const anaCtx = await b.newContext({ viewport: { width: 1366, height: 768 }, locale: 'pt-BR' });
     const op = await anaCtx.newPage();
     await login(op, prosa.base, ana);
     await op.waitForURL(/\/panel/);

@@ -208,8 +208,15 @@ async fn users_view(
             .unwrap_or_default()
     };
     let editing = editing.and_then(|id| users.iter().find(|u| u.id == id));
+    // An error belongs to the form that was sent: the edit form, or the invitation.
+    let empty = Fields::new();
+    let (ep, p, f, ef) = match editing {
+        Some(_) => (p, None, &empty, f),
+        None => (None, p, f, &empty),
+    };
     let body = html! {
-        (general_msg(&p, &["email", "name", "password", "role", "active", "team_ids"]))
+        (general_msg(&p, &["email", "name", "password", "role"]))
+        (general_msg(&ep, &["name", "role", "active", "team_ids"]))
         @if let Some(u) = editing {
             section class="card edit-card" aria-labelledby="edit-title" {
                 h2 id="edit-title" { "Editar " (u.name) }
@@ -217,25 +224,25 @@ async fn users_view(
                 form method="post" action=(format!("/admin/users/{}", u.id.0)) class="admin-form" {
                     (csrf(who))
                     label for="e-name" { "Nome" }
-                    input id="e-name" name="name" required maxlength="100" value=(if f.contains_key("name") { one(f, "name").to_owned() } else { u.name.clone() }) aria-describedby="err-name";
-                    (field_msg(&p, "name"))
+                    input id="e-name" name="name" required maxlength="100" value=(if ef.contains_key("name") { one(ef, "name").to_owned() } else { u.name.clone() }) aria-describedby="err-name";
+                    (field_msg(&ep, "name"))
                     label for="e-role" { "Papel" }
                     select id="e-role" name="role" aria-describedby="err-role" {
                         @for (v, l) in [("agent", "Atendente"), ("supervisor", "Supervisor"), ("admin", "Administrador")] {
-                            option value=(v) selected[u.role.as_str() == v] { (l) }
+                            option value=(v) selected[(if ef.contains_key("role") { one(ef, "role") } else { u.role.as_str() }) == v] { (l) }
                         }
                     }
-                    (field_msg(&p, "role"))
+                    (field_msg(&ep, "role"))
                     fieldset class="weekdays" {
                         legend { "Equipes" }
                         @if teams.is_empty() { p class="hint" { "Nenhuma equipe cadastrada." } }
                         @for t in &teams {
-                            label { input type="checkbox" name="team_id" value=(t.id.0) checked[u.team_ids.contains(&t.id)]; " " (t.name) }
+                            label { input type="checkbox" name="team_id" value=(t.id.0) checked[if ef.contains_key("role") { many(ef, "team_id").contains(&t.id.0.to_string().as_str()) } else { u.team_ids.contains(&t.id) }]; " " (t.name) }
                         }
                     }
-                    (field_msg(&p, "team_ids"))
-                    label { input type="checkbox" name="active" value="true" checked[u.active]; " Ativo" }
-                    (field_msg(&p, "active"))
+                    (field_msg(&ep, "team_ids"))
+                    label { input type="checkbox" name="active" value="true" checked[if ef.contains_key("role") { one(ef, "active") == "true" } else { u.active }]; " Ativo" }
+                    (field_msg(&ep, "active"))
                     div class="form-actions" {
                         button type="submit" { "Salvar alterações" }
                         a href="/admin/users" { "Cancelar" }
@@ -712,6 +719,7 @@ async fn rating_rules_view(
             caption class="sr-only" { "Regras de avaliação" }
             thead { tr { th scope="col" { "Descrição" } th scope="col" { "Notas" } th scope="col" { "Operadores" } th scope="col" { "Situação" } th scope="col" { span class="sr-only" { "Ações" } } } }
             tbody {
+                @if rules.is_empty() { tr { td colspan="5" class="empty-row" { "Nenhuma regra de avaliação cadastrada." } } }
                 @for r in &rules {
                     tr {
                         td { (r.description) }
@@ -955,6 +963,7 @@ async fn service_hours_view(
             caption class="sr-only" { "Regras de atendimento" }
             thead { tr { th scope="col" { "Descrição" } th scope="col" { "Dias" } th scope="col" { "Horários" } th scope="col" { "Caixas" } th scope="col" { span class="sr-only" { "Ações" } } } }
             tbody {
+                @if rules.is_empty() { tr { td colspan="5" class="empty-row" { "Nenhuma regra cadastrada: a fila fica sempre aberta." } } }
                 @for r in &rules {
                     tr {
                         td { (r.description) }
@@ -1188,6 +1197,7 @@ async fn canned_view(
             caption class="sr-only" { "Respostas prontas" }
             thead { tr { th scope="col" { "Atalho" } th scope="col" { "Texto" } th scope="col" { span class="sr-only" { "Ações" } } } }
             tbody {
+                @if items.is_empty() { tr { td colspan="3" class="empty-row" { "Nenhuma resposta pronta cadastrada." } } }
                 @for c in &items {
                     tr {
                         td { code { "/" (c.shortcut) } }
@@ -1448,18 +1458,53 @@ async fn rating_detail_view(
             .unwrap_or_default(),
         None => Vec::new(),
     };
+    // Who wrote each message, in pt-BR: the subscriber's name, the operator's name, Bot, Sistema.
+    let contact = match n.conversation_id {
+        Some(c) => match state.store.conversation_by_id(c).await {
+            Ok(conv) => state
+                .store
+                .contact_by_id(conv.contact_id)
+                .await
+                .ok()
+                .and_then(|c| c.name),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    let users = state.store.list_users().await.unwrap_or_default();
+    let author = |m: &prosa_domain::message::Message| -> String {
+        use prosa_domain::model::AuthorKind;
+        match m.author_kind {
+            AuthorKind::Contact => contact.clone().unwrap_or_else(|| "Cliente".into()),
+            AuthorKind::Agent => m
+                .author_id
+                .and_then(|id| users.iter().find(|u| u.id == id))
+                .map(|u| u.name.clone())
+                .unwrap_or_else(|| "Atendente".into()),
+            AuthorKind::Bot => "Bot".into(),
+            AuthorKind::System => "Sistema".into(),
+        }
+    };
+    let notified = users
+        .iter()
+        .find(|u| u.id == n.user_id)
+        .map(|u| u.name.clone())
+        .unwrap_or_default();
     let body = html! {
         p { a href="/ratings" { "← Voltar" } }
-        div class="card" {
-            p { strong { "Regra: " } (n.payload.get("description").and_then(Value::as_str).unwrap_or("")) }
-            p { strong { "Nota: " } (n.score.map(|s| s.to_string()).unwrap_or_default()) }
-            p { strong { "Conversa: " } "#" (n.conversation_id.map(|c| c.0).unwrap_or(0)) }
+        dl class="card rating-facts" {
+            dt { "Regra" } dd { (n.payload.get("description").and_then(Value::as_str).unwrap_or("")) }
+            dt { "Nota" } dd { (n.score.map(|s| s.to_string()).unwrap_or_default()) }
+            dt { "Cliente" } dd { (contact.clone().unwrap_or_else(|| "—".into())) }
+            dt { "Conversa" } dd { "#" (n.conversation_id.map(|c| c.0).unwrap_or(0)) }
+            dt { "Avaliada em" } dd { (fmt_time(n.created_at)) }
+            dt { "Notificado" } dd { (notified) }
         }
         h2 { "Mensagens" }
         ol class="transcript" {
             @for m in messages.iter().filter(|m| !m.private) {
                 li class=(format!("msg {}", m.direction.as_str())) {
-                    span class="who" { (m.author_kind.as_str()) " · " (fmt_time(m.sent_at)) }
+                    span class="who" { (author(m)) " · " (fmt_time(m.sent_at)) }
                     p { (m.content.text.clone().unwrap_or_else(|| m.content.unsupported.clone().unwrap_or_default())) }
                 }
             }
