@@ -1367,11 +1367,14 @@ async fn overlapping_rules_and_who_sees_which_notifications() {
     // The page: the supervisor's operator filter, names of who was notified.
     let (s, page) = page_text(&sup, &app, &format!("/ratings?operator={}", ana.id)).await;
     assert_eq!(s, 200);
+    assert!(page.contains("Todos os operadores"), "{page}");
+    assert_eq!(page.matches("class=\"rating-item").count(), 2, "{page}");
+    let (_, page) = page_text(&sup, &app, "/ratings?operator=all").await;
+    assert_eq!(page.matches("class=\"rating-item").count(), 3, "{page}");
     assert!(
-        page.contains("Todos os operadores") && page.contains("para Op ana@prosa.test"),
+        page.contains("para Op bia@prosa.test") && page.contains("para Op ana@prosa.test"),
         "{page}"
     );
-    assert_eq!(page.matches("class=\"rating-item").count(), 2, "{page}");
     let (_, page) = page_text(&bia, &app, "/ratings").await;
     assert!(!page.contains("Todos os operadores"));
     assert_eq!(page.matches("class=\"rating-item").count(), 1);
@@ -1437,5 +1440,146 @@ async fn the_rules_clock_decides_service_hours() {
         (q["open"].as_bool(), q["inboxes"][0]["open"].as_bool()),
         (Some(true), Some(true))
     );
+    app.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn service_hours_and_canned_responses_are_edited_in_their_pages() {
+    let app = start().await;
+    let admin = login(&app, ADMIN, PASSWORD).await;
+    let (s, r) = admin
+        .post(&app, "/api/v1/service-hours/rules", json!({"description": "Atendimento", "weekdays": ["mon", "tue"], "intervals": [{"start": "08:00", "end": "12:00"}, {"start": "13:00", "end": "18:00"}]}))
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let id = r["id"].as_str().unwrap().to_owned();
+    // The edit form comes filled with the rule.
+    let (s, page) = page_text(&admin, &app, &format!("/admin/service-hours?edit={id}")).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("Editar regra “Atendimento”"), "{page}");
+    assert!(
+        page.contains(r#"value="13:00""#)
+            && page.contains(r#"action="/admin/service-hours/rules/"#)
+    );
+    // A bad time: the pt-BR message next to the field, what was typed kept.
+    let form = format!("/admin/service-hours/rules/{id}");
+    let (s, page) = form_post(
+        &admin,
+        &app,
+        &form,
+        &[
+            ("description", "Atendimento"),
+            ("weekdays", "mon"),
+            ("start", "25:00"),
+            ("end", "18:00"),
+            ("active", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        page.contains(r#"id="err-intervals[0].start""#)
+            && page.contains(prosa_rules::validation::msg::TIME_INVALID),
+        "{page}"
+    );
+    assert!(page.contains(r#"value="25:00""#));
+    // Saved: across midnight, Saturday only, inactive.
+    let (s, _) = form_post(
+        &admin,
+        &app,
+        &form,
+        &[
+            ("description", "Plantão"),
+            ("weekdays", "sat"),
+            ("start", "22:00"),
+            ("end", "02:00"),
+            ("start", ""),
+            ("end", ""),
+        ],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (_, sh) = admin.get(&app, "/api/v1/service-hours").await;
+    let rule = &sh["rules"][0];
+    assert_eq!(
+        sh["rules"].as_array().unwrap().len(),
+        1,
+        "edited, not added: {sh}"
+    );
+    assert_eq!(rule["description"], "Plantão");
+    assert_eq!(rule["weekdays"], json!(["sat"]));
+    assert_eq!(
+        rule["intervals"],
+        json!([{"start": "22:00", "end": "02:00"}])
+    );
+    assert_eq!(rule["active"], false);
+    assert_eq!(
+        form_post(
+            &admin,
+            &app,
+            "/admin/service-hours/rules/987654",
+            &[("description", "x")]
+        )
+        .await
+        .0,
+        404
+    );
+
+    // Canned responses: edit form filled, duplicate shortcut refused next to the field, saved.
+    for (sc, text) in [("boleto", "Segue o boleto."), ("pix", "Segue o Pix.")] {
+        let (s, _) = admin
+            .post(
+                &app,
+                "/api/v1/canned-responses",
+                json!({"shortcut": sc, "content": text}),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    let (_, list) = admin.get(&app, "/api/v1/canned-responses").await;
+    let pix = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["shortcut"] == "pix")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, page) = page_text(&admin, &app, &format!("/admin/canned-responses?edit={pix}")).await;
+    assert!(
+        page.contains("Editar /pix") && page.contains("Segue o Pix."),
+        "{page}"
+    );
+    let form = format!("/admin/canned-responses/{pix}");
+    let (s, page) = form_post(
+        &admin,
+        &app,
+        &form,
+        &[("shortcut", "boleto"), ("content", "x")],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        page.contains(r#"id="err-shortcut""#)
+            && page.contains("já existe uma resposta com este atalho")
+    );
+    let (s, _) = form_post(
+        &admin,
+        &app,
+        &form,
+        &[("shortcut", "pix"), ("content", "Chave Pix: <b>cnpj</b>")],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (_, page) = page_text(&admin, &app, "/admin/canned-responses").await;
+    assert!(page.contains("Chave Pix: &lt;b&gt;cnpj&lt;/b&gt;"));
+    let (_, audit) = admin.get(&app, "/api/v1/audit").await;
+    let n = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "service_hours.save" || a["action"] == "canned_response.save")
+        .count();
+    assert!(n >= 5, "{audit}");
     app.running.stop().await.unwrap();
 }

@@ -256,9 +256,9 @@ async fn users_view(
             tbody {
                 @for u in &users {
                     tr {
-                        td { (u.name) } td { (u.email) } td { (u.role.label_pt()) }
-                        td { (u.team_ids.iter().map(team_name).collect::<Vec<_>>().join(", ")) }
-                        td { @if u.active { "Ativo" } @else { "Inativo" } }
+                        td { (u.name) } td { (u.email) } td data-label="Papel" { (u.role.label_pt()) }
+                        td data-label="Equipes" { (u.team_ids.iter().map(team_name).collect::<Vec<_>>().join(", ")) }
+                        td data-label="Situação" { @if u.active { "Ativo" } @else { "Inativo" } }
                         td class="actions" {
                             a href=(format!("/admin/users?edit={}", u.id.0)) aria-label=(format!("Editar {}", u.name)) { "Editar" }
                             @if Some(u.id) != who.user_id() {
@@ -555,10 +555,10 @@ async fn categories_view(state: &AppState, who: &Principal, p: Option<Problem>) 
             tbody {
                 @for (i, c) in cats.iter().enumerate() {
                     tr {
-                        td { (c.position) }
+                        td data-label="Ordem" { (c.position) }
                         td class="cat-name" { (c.name) }
-                        td { (c.conversations) }
-                        td { @if c.active { "Ativa" } @else { "Inativa" } }
+                        td data-label="Conversas" { (c.conversations) }
+                        td data-label="Situação" { @if c.active { "Ativa" } @else { "Inativa" } }
                         td {
                             form method="post" action=(format!("/admin/categories/{}", c.id.0)) class="inline-form" {
                                 (csrf(who))
@@ -723,9 +723,9 @@ async fn rating_rules_view(
                 @for r in &rules {
                     tr {
                         td { (r.description) }
-                        td { (r.scores.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")) }
-                        td { (r.operators.iter().map(name_of).collect::<Vec<_>>().join(", ")) }
-                        td { @if r.active { "Ativa" } @else { "Inativa" } }
+                        td data-label="Notas" { (r.scores.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")) }
+                        td data-label="Operadores" { (r.operators.iter().map(name_of).collect::<Vec<_>>().join(", ")) }
+                        td data-label="Situação" { @if r.active { "Ativa" } @else { "Inativa" } }
                         td class="actions" {
                             a href=(format!("/admin/rating-rules?edit={}", r.id.0)) { "Editar" }
                             form method="post" action=(format!("/admin/rating-rules/{}/delete", r.id.0)) class="inline-form" {
@@ -902,13 +902,75 @@ const WEEKDAYS: &[(&str, &str)] = &[
     ("sun", "Domingo"),
 ];
 
+/// A stored service-hours rule as the form's fields (to edit it).
+fn hours_fields(r: &ServiceHoursRecord) -> Fields {
+    let mut f = Fields::new();
+    f.insert("description".into(), vec![r.description.clone()]);
+    f.insert(
+        "weekdays".into(),
+        r.weekdays.split(',').map(str::to_owned).collect(),
+    );
+    f.insert(
+        "start".into(),
+        r.intervals.iter().map(|(s, _)| s.clone()).collect(),
+    );
+    f.insert(
+        "end".into(),
+        r.intervals.iter().map(|(_, e)| e.clone()).collect(),
+    );
+    f.insert(
+        "inbox_ids".into(),
+        r.inbox_ids.iter().map(i64::to_string).collect(),
+    );
+    f.insert(
+        "active".into(),
+        vec![if r.active { "true" } else { "false" }.into()],
+    );
+    f
+}
+
+/// The rule form's fields: what the administrator typed, else what there is to edit.
+fn hours_input(f: &Fields) -> ServiceHoursInput {
+    let starts = many(f, "start");
+    let ends = many(f, "end");
+    let intervals = starts
+        .iter()
+        .zip(ends.iter())
+        .filter(|(s, e)| !s.trim().is_empty() || !e.trim().is_empty())
+        .map(|(s, e)| prosa_rules::IntervalDraft {
+            start: (*s).to_owned(),
+            end: (*e).to_owned(),
+        })
+        .collect();
+    ServiceHoursInput {
+        description: one(f, "description").to_owned(),
+        weekdays: many(f, "weekdays")
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        intervals,
+        inbox_ids: many(f, "inbox_ids")
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        active: Some(one(f, "active") == "true"),
+    }
+}
+
 async fn service_hours_view(
     state: &AppState,
     who: &Principal,
     p: Option<Problem>,
     typed: Option<&Fields>,
+    editing: Option<i64>,
 ) -> Response {
     let rules = state.store.list_service_hours().await.unwrap_or_default();
+    let editing = editing.and_then(|id| rules.iter().find(|r| r.id == id));
+    let from_record = match (typed, editing) {
+        (None, Some(r)) => Some(hours_fields(r)),
+        _ => None,
+    };
+    let typed = typed.or(from_record.as_ref());
     let closed = state.store.list_closed_dates().await.unwrap_or_default();
     let settings = schedule_settings(state).await.unwrap_or_default();
     let inboxes = state.store.list_inboxes().await.unwrap_or_default();
@@ -940,6 +1002,14 @@ async fn service_hours_view(
         .map(|f| many(f, "end").iter().map(|s| (*s).to_owned()).collect())
         .unwrap_or_default();
     let rows = starts.len().max(2);
+    let typed_inboxes: Vec<String> = typed
+        .map(|f| {
+            many(f, "inbox_ids")
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
     let body = html! {
         (general_msg(&p, &["description", "weekdays", "intervals", "intervals[0].start", "intervals[0].end", "intervals[1].start", "intervals[1].end", "date", "time_zone"]))
         section aria-labelledby="now-title" class="card queue-status" {
@@ -967,10 +1037,12 @@ async fn service_hours_view(
                 @for r in &rules {
                     tr {
                         td { (r.description) }
-                        td { (r.weekdays.split(',').filter_map(|d| WEEKDAYS.iter().find(|w| w.0 == d).map(|w| w.1)).collect::<Vec<_>>().join(", ")) }
-                        td { (r.intervals.iter().map(|(s, e)| format!("{s}–{e}")).collect::<Vec<_>>().join(", ")) }
-                        td { @if r.inbox_ids.is_empty() { "Todas" } @else { (r.inbox_ids.iter().filter_map(|id| inboxes.iter().find(|i| i.id.0 == *id).map(|i| i.name.clone())).collect::<Vec<_>>().join(", ")) } }
-                        td {
+                        td data-label="Dias" { (r.weekdays.split(',').filter_map(|d| WEEKDAYS.iter().find(|w| w.0 == d).map(|w| w.1)).collect::<Vec<_>>().join(", ")) }
+                        td data-label="Horários" { (r.intervals.iter().map(|(s, e)| format!("{s}–{e}")).collect::<Vec<_>>().join(", ")) }
+                        td data-label="Caixas" { @if r.inbox_ids.is_empty() { "Todas" } @else { (r.inbox_ids.iter().filter_map(|id| inboxes.iter().find(|i| i.id.0 == *id).map(|i| i.name.clone())).collect::<Vec<_>>().join(", ")) } }
+                        td class="actions" {
+                            @if !r.active { span class="muted" { "(inativa) " } }
+                            a href=(format!("/admin/service-hours?edit={}", r.id)) aria-label=(format!("Editar {}", r.description)) { "Editar" }
                             form method="post" action=(format!("/admin/service-hours/rules/{}/delete", r.id)) class="inline-form" {
                                 (csrf(who))
                                 button type="submit" class="danger" { "Excluir" }
@@ -980,8 +1052,8 @@ async fn service_hours_view(
                 }
             }
         }
-        h3 { "Nova regra" }
-        form method="post" action="/admin/service-hours/rules" class="admin-form" {
+        h3 id="rule-form-title" { @if let Some(r) = editing { "Editar regra “" (r.description) "”" } @else { "Nova regra" } }
+        form method="post" action=(editing.map(|r| format!("/admin/service-hours/rules/{}", r.id)).unwrap_or_else(|| "/admin/service-hours/rules".into())) class="admin-form" aria-labelledby="rule-form-title" {
             (csrf(who))
             label for="s-description" { "Descrição" }
             input id="s-description" name="description" value=(t("description")) required placeholder="Ex.: Atendimento";
@@ -1010,15 +1082,20 @@ async fn service_hours_view(
             (field_msg(&p, "intervals"))
             label for="s-inboxes" { "Caixas de entrada (nenhuma = todas)" }
             select id="s-inboxes" name="inbox_ids" multiple size="3" {
-                @for i in &inboxes { option value=(i.id.0) { (i.name) } }
+                @for i in &inboxes { option value=(i.id.0) selected[typed_inboxes.contains(&i.id.0.to_string())] { (i.name) } }
             }
-            button type="submit" { "Adicionar regra" }
+            label { input type="checkbox" name="active" value="true" checked[typed.is_none_or(|f| one(f, "active") == "true")]; " Ativa" }
+            div class="form-actions" {
+                button type="submit" { @if editing.is_some() { "Salvar regra" } @else { "Adicionar regra" } }
+                @if editing.is_some() { a href="/admin/service-hours" { "Cancelar" } }
+            }
         }
         h2 { "Datas fechadas" }
         ul class="admin-list" {
             @for c in &closed {
                 li {
-                    (c.day) @if let Some(d) = &c.description { " — " (d) }
+                    time datetime=(c.day) { (c.day.parse::<jiff::civil::Date>().map(|d| d.strftime("%d/%m/%Y").to_string()).unwrap_or_else(|_| c.day.clone())) }
+                    @if let Some(d) = &c.description { " — " (d) }
                     form method="post" action=(format!("/admin/service-hours/closed-dates/{}/delete", c.day)) class="inline-form" {
                         (csrf(who))
                         button type="submit" class="danger" { "Remover" }
@@ -1048,10 +1125,40 @@ async fn service_hours_view(
     admin_page(who, "Horário de atendimento", body)
 }
 
-pub async fn service_hours(State(state): State<AppState>, MaybeUser(who): MaybeUser) -> Response {
+pub async fn service_hours(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Query(q): Query<EditQuery>,
+) -> Response {
+    let editing = q.edit.as_deref().and_then(|s| s.parse().ok());
     match admin_only(who) {
-        Ok(p) => service_hours_view(&state, &p, None, None).await,
+        Ok(p) => service_hours_view(&state, &p, None, None, editing).await,
         Err(r) => r,
+    }
+}
+
+pub async fn service_hours_rule_edit(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Path(id): Path<String>,
+    MultiForm(f): MultiForm,
+) -> Response {
+    let who = match admin_post(who, &f) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(id) = path_id(&id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if let Err(e) = find_service_hours(&state, id).await {
+        return err_response(e);
+    }
+    match save_service_hours(&state, &who, Some(id), &hours_input(&f)).await {
+        Ok(_) => back("/admin/service-hours"),
+        Err(e) => match problem(e) {
+            Ok(p) => service_hours_view(&state, &who, Some(p), Some(&f), Some(id)).await,
+            Err(r) => r,
+        },
     }
 }
 
@@ -1066,35 +1173,9 @@ pub async fn service_hours_post(
         Err(r) => return r,
     };
     let result = match what.as_str() {
-        "rules" => {
-            let starts = many(&f, "start");
-            let ends = many(&f, "end");
-            let intervals = starts
-                .iter()
-                .zip(ends.iter())
-                .filter(|(s, e)| !s.trim().is_empty() || !e.trim().is_empty())
-                .map(|(s, e)| prosa_rules::IntervalDraft {
-                    start: (*s).to_owned(),
-                    end: (*e).to_owned(),
-                })
-                .collect();
-            let input = ServiceHoursInput {
-                description: one(&f, "description").to_owned(),
-                weekdays: many(&f, "weekdays")
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
-                intervals,
-                inbox_ids: many(&f, "inbox_ids")
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
-                active: Some(true),
-            };
-            save_service_hours(&state, &who, None, &input)
-                .await
-                .map(|_| ())
-        }
+        "rules" => save_service_hours(&state, &who, None, &hours_input(&f))
+            .await
+            .map(|_| ()),
         "closed-dates" => {
             add_closed_date(
                 &state,
@@ -1122,7 +1203,7 @@ pub async fn service_hours_post(
     match result {
         Ok(()) => back("/admin/service-hours"),
         Err(e) => match problem(e) {
-            Ok(p) => service_hours_view(&state, &who, Some(p), Some(&f)).await,
+            Ok(p) => service_hours_view(&state, &who, Some(p), Some(&f), None).await,
             Err(r) => r,
         },
     }
@@ -1184,12 +1265,22 @@ async fn canned_view(
     who: &Principal,
     p: Option<Problem>,
     typed: Option<&Fields>,
+    editing: Option<i64>,
 ) -> Response {
     let items = state
         .store
         .list_canned_responses()
         .await
         .unwrap_or_default();
+    let editing = editing.and_then(|id| items.iter().find(|c| c.id == id));
+    let from_record = match (typed, editing) {
+        (None, Some(c)) => Some(Fields::from([
+            ("shortcut".to_owned(), vec![c.shortcut.clone()]),
+            ("content".to_owned(), vec![c.content.clone()]),
+        ])),
+        _ => None,
+    };
+    let typed = typed.or(from_record.as_ref());
     let t = |k: &str| typed.map(|f| one(f, k).to_owned()).unwrap_or_default();
     let body = html! {
         (general_msg(&p, &["shortcut", "content"]))
@@ -1202,7 +1293,8 @@ async fn canned_view(
                     tr {
                         td { code { "/" (c.shortcut) } }
                         td class="pre" { (c.content) }
-                        td {
+                        td class="actions" {
+                            a href=(format!("/admin/canned-responses?edit={}", c.id)) aria-label=(format!("Editar /{}", c.shortcut)) { "Editar" }
                             form method="post" action=(format!("/admin/canned-responses/{}/delete", c.id)) class="inline-form" {
                                 (csrf(who))
                                 button type="submit" class="danger" { "Excluir" }
@@ -1212,8 +1304,8 @@ async fn canned_view(
                 }
             }
         }
-        h2 { "Nova resposta" }
-        form method="post" action="/admin/canned-responses" class="admin-form" {
+        h2 id="canned-form-title" { @if let Some(c) = editing { "Editar /" (c.shortcut) } @else { "Nova resposta" } }
+        form method="post" action=(editing.map(|c| format!("/admin/canned-responses/{}", c.id)).unwrap_or_else(|| "/admin/canned-responses".into())) class="admin-form" aria-labelledby="canned-form-title" {
             (csrf(who))
             label for="cr-shortcut" { "Atalho" }
             input id="cr-shortcut" name="shortcut" value=(t("shortcut")) required placeholder="boleto";
@@ -1221,16 +1313,60 @@ async fn canned_view(
             label for="cr-content" { "Texto" }
             textarea id="cr-content" name="content" rows="4" required { (t("content")) }
             (field_msg(&p, "content"))
-            button type="submit" { "Salvar resposta" }
+            div class="form-actions" {
+                button type="submit" { "Salvar resposta" }
+                @if editing.is_some() { a href="/admin/canned-responses" { "Cancelar" } }
+            }
         }
     };
     admin_page(who, "Respostas prontas", body)
 }
 
-pub async fn canned(State(state): State<AppState>, MaybeUser(who): MaybeUser) -> Response {
+pub async fn canned(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Query(q): Query<EditQuery>,
+) -> Response {
+    let editing = q.edit.as_deref().and_then(|s| s.parse().ok());
     match admin_only(who) {
-        Ok(p) => canned_view(&state, &p, None, None).await,
+        Ok(p) => canned_view(&state, &p, None, None, editing).await,
         Err(r) => r,
+    }
+}
+
+pub async fn canned_edit(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Path(id): Path<String>,
+    MultiForm(f): MultiForm,
+) -> Response {
+    let who = match admin_post(who, &f) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(id) = path_id(&id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let exists = state
+        .store
+        .list_canned_responses()
+        .await
+        .map(|l| l.iter().any(|c| c.id == id));
+    match exists {
+        Ok(true) => {}
+        Ok(false) => return err_response(ApiError::NotFound),
+        Err(e) => return err_response(e.into()),
+    }
+    let input = CannedInput {
+        shortcut: one(&f, "shortcut").to_owned(),
+        content: one(&f, "content").to_owned(),
+    };
+    match save_canned(&state, &who, Some(id), &input).await {
+        Ok(_) => back("/admin/canned-responses"),
+        Err(e) => match problem(e) {
+            Ok(p) => canned_view(&state, &who, Some(p), Some(&f), Some(id)).await,
+            Err(r) => r,
+        },
     }
 }
 
@@ -1250,7 +1386,7 @@ pub async fn canned_post(
     match save_canned(&state, &who, None, &input).await {
         Ok(_) => back("/admin/canned-responses"),
         Err(e) => match problem(e) {
-            Ok(p) => canned_view(&state, &who, Some(p), Some(&f)).await,
+            Ok(p) => canned_view(&state, &who, Some(p), Some(&f), None).await,
             Err(r) => r,
         },
     }
@@ -1303,9 +1439,9 @@ pub async fn audit_page(State(state): State<AppState>, MaybeUser(who): MaybeUser
                 @for e in &entries {
                     tr {
                         td { (fmt_time(e.created_at)) }
-                        td { (e.entry.actor) }
-                        td { code { (e.entry.action) } }
-                        td { (e.entry.target) }
+                        td data-label="Quem" { (e.entry.actor) }
+                        td data-label="Ação" { code { (e.entry.action) } }
+                        td data-label="Alvo" { (e.entry.target) }
                         td class="detail" { (e.entry.detail.to_string()) }
                     }
                 }
