@@ -1534,8 +1534,8 @@ pub async fn ratings(
                     }
                 }
             }
-            label { "Nota de " input name="min_score" type="number" min="0" max="10" value=(v(&q.min_score)) class="narrow"; }
-            label { " a " input name="max_score" type="number" min="0" max="10" value=(v(&q.max_score)) class="narrow"; }
+            label { "Nota mínima " input name="min_score" type="number" min="0" max="10" value=(v(&q.min_score)) class="narrow"; }
+            label { "Nota máxima " input name="max_score" type="number" min="0" max="10" value=(v(&q.max_score)) class="narrow"; }
             label { "Regra "
                 select name="rule_id" {
                     option value="" { "Todas" }
