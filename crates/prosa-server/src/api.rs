@@ -886,6 +886,10 @@ pub async fn session_delete(
         crate::admin::closed_date_delete,
         crate::admin::schedule_settings_put,
         crate::admin::service_hours_status,
+        crate::admin::queue::queue_status_all,
+        crate::admin::people::user_update,
+        crate::admin::people::team_update,
+        crate::admin::people::category_order,
         crate::admin::canned_list,
         crate::admin::canned_create,
         crate::admin::canned_update,
@@ -930,7 +934,12 @@ pub async fn session_delete(
         crate::admin::ScheduleSettings,
         crate::admin::CannedInput,
         crate::admin::NotificationDto,
-        crate::admin::TreatInput
+        crate::admin::TreatInput,
+        crate::admin::queue::QueueStatus,
+        crate::admin::queue::InboxQueueStatus,
+        crate::admin::people::UserUpdateInput,
+        crate::admin::people::TeamRenameInput,
+        crate::admin::people::CategoryOrderInput
     ))
 )]
 pub struct ApiDoc;

@@ -130,7 +130,7 @@ async fn turn(
         },
         queue_open,
         next_opening,
-        now: jiff::Timestamp::now(),
+        now: state.clock.now(),
     };
     for message in incoming {
         cursor = message.id.0;

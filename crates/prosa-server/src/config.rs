@@ -91,6 +91,10 @@ pub struct Config {
     /// `{kind = "mk", base_url, ...}` / `{kind = "ixc", base_url, ...}`; see docs/config.md.
     #[serde(serialize_with = "mask_erp")]
     pub erp: serde_json::Value,
+    /// The rules' clock: the wall clock, or (development and tests only) the one
+    /// `PROSA_DEV_FAKE_NOW` starts; see `crate::clock`.
+    #[serde(skip)]
+    pub clock: crate::clock::Clock,
 }
 
 fn mask_erp<S: Serializer>(value: &serde_json::Value, s: S) -> Result<S::Ok, S::Error> {
@@ -176,6 +180,7 @@ impl Default for Config {
             outbox: OutboxConfig::default(),
             egress: EgressConfig::default(),
             erp: serde_json::json!({"kind": "demo"}),
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -241,10 +246,15 @@ impl Config {
             }
         }
         fig = fig.merge(Serialized::defaults(overrides));
-        let config: Config = fig
+        let mut config: Config = fig
             .extract()
             .map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
-        let problems = config.problems();
+        let mut problems = config.problems();
+        match crate::clock::Clock::from_env(&env) {
+            Ok(Some(clock)) => config.clock = clock,
+            Ok(None) => {}
+            Err(e) => problems.push(e),
+        }
         if problems.is_empty() {
             Ok(config)
         } else {
@@ -414,6 +424,34 @@ mod tests {
         assert_eq!(errs.len(), 3, "{errs:?}");
         assert!(errs[0].contains("listen"));
         assert!(errs[1].contains("mysql"));
+    }
+
+    #[test]
+    fn fake_clock_only_in_dev_mode() {
+        let errs = Config::load_from(
+            None,
+            &Overrides::default(),
+            env(&[("PROSA_DEV_FAKE_NOW", "2026-12-05T10:00:00-03:00")]),
+        )
+        .unwrap_err();
+        assert!(
+            errs.iter().any(|e| e.contains("PROSA_DEV_MODE")),
+            "{errs:?}"
+        );
+        let c = Config::load_from(
+            None,
+            &Overrides::default(),
+            env(&[
+                ("PROSA_DEV_FAKE_NOW", "2026-12-05T10:00:00-03:00"),
+                ("PROSA_DEV_MODE", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.clock.fake_start(),
+            Some("2026-12-05T13:00:00Z".parse().unwrap())
+        );
+        assert!(!c.dump().contains("2026-12-05"), "not configuration");
     }
 
     #[test]

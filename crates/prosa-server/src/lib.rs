@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod bot;
 pub mod channels;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod dto;
@@ -71,7 +72,9 @@ pub async fn app_state(config: Config, store: Store) -> anyhow::Result<AppState>
         .user_agent(concat!("Prosa/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("building the HTTP client")?;
+    let clock = config.clock;
     Ok(AppState {
+        clock,
         config: Arc::new(config),
         store,
         hub: hub::EventHub::default(),
@@ -158,6 +161,18 @@ pub fn router(state: AppState) -> Router {
         // ---- end panel
         // ---- admin
         .route(
+            "/users/{id}",
+            axum::routing::put(admin::people::user_update),
+        )
+        .route(
+            "/teams/{id}",
+            axum::routing::put(admin::people::team_update),
+        )
+        .route(
+            "/categories/order",
+            axum::routing::put(admin::people::category_order),
+        )
+        .route(
             "/categories/{id}",
             axum::routing::put(admin::category_update).delete(admin::category_delete),
         )
@@ -171,6 +186,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/service-hours", get(admin::service_hours_get))
         .route("/service-hours/status", get(admin::service_hours_status))
+        .route("/service-hours/queue", get(admin::queue::queue_status_all))
         .route(
             "/service-hours/settings",
             axum::routing::put(admin::schedule_settings_put),
@@ -224,6 +240,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin", get(admin::pages::home))
         .route("/admin/users", get(admin::pages::users).post(admin::pages::users_create))
         .route("/admin/users/{id}/active", post(admin::pages::user_active))
+        .route("/admin/users/{id}", post(admin::pages::user_edit))
+        .route("/admin/teams/{id}", post(admin::pages::team_rename))
         .route("/admin/teams", get(admin::pages::teams).post(admin::pages::teams_create))
         .route("/admin/categories", get(admin::pages::categories).post(admin::pages::categories_create))
         .route("/admin/categories/{id}", post(admin::pages::categories_update))
@@ -232,9 +250,11 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/rating-rules/{id}/delete", post(admin::pages::rating_rules_delete))
         .route("/admin/service-hours", get(admin::pages::service_hours))
         .route("/admin/service-hours/{what}", post(admin::pages::service_hours_post))
+        .route("/admin/service-hours/rules/{id}", post(admin::pages::service_hours_rule_edit))
         .route("/admin/service-hours/{what}/{id}/delete", post(admin::pages::service_hours_remove))
         .route("/admin/canned-responses", get(admin::pages::canned).post(admin::pages::canned_post))
         .route("/admin/canned-responses/{id}/delete", post(admin::pages::canned_remove))
+        .route("/admin/canned-responses/{id}", post(admin::pages::canned_edit))
         .route("/admin/audit", get(admin::pages::audit_page))
         .route("/ratings", get(admin::pages::ratings))
         .route("/ratings/{id}", get(admin::pages::rating_detail).post(admin::pages::rating_treat))
@@ -354,6 +374,10 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
         }
     }
     let state = app_state(config, store).await?;
+    if let Some(banner) = state.clock.banner() {
+        eprintln!("\n{0}\n{banner}\n{0}\n", "!".repeat(78));
+        tracing::warn!("{banner}");
+    }
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(hub::run_reader(
         state.store.clone(),

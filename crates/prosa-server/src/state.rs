@@ -21,6 +21,8 @@ pub struct AppState {
     /// The ISP's management system (demo, MK or IXC), with timeouts and a circuit breaker.
     pub erp: Arc<dyn prosa_erp::Erp>,
     pub shutdown: tokio_util_shutdown::Shutdown,
+    /// The rules' "now" (service hours, bot hand-off text, queue status).
+    pub clock: crate::clock::Clock,
 }
 
 /// The adapters by channel kind.

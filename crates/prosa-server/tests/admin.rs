@@ -34,6 +34,10 @@ impl Drop for TempDir {
 }
 
 async fn start() -> App {
+    start_with(prosa_server::clock::Clock::system()).await
+}
+
+async fn start_with(clock: prosa_server::clock::Clock) -> App {
     let dir = TempDir(std::env::temp_dir().join(format!("prosa-admin-{}", uuid::Uuid::new_v4())));
     std::fs::create_dir_all(&dir.0).unwrap();
     // `PROSA_TEST_PG=postgres://postgres@127.0.0.1:5432` runs the same tests on a fresh
@@ -59,6 +63,7 @@ async fn start() -> App {
     config.egress.allowed_private_hosts = vec!["127.0.0.1".into()];
     config.admin_email = Some(ADMIN.into());
     config.admin_password = Some(SecretString::from(PASSWORD));
+    config.clock = clock;
     prosa_server::bootstrap_admin(&config, &store)
         .await
         .unwrap();
@@ -1029,5 +1034,552 @@ async fn rating_answer_through_inbound_worker() {
     );
     let (_, rated) = admin.get(&app, "/api/v1/ratings").await;
     assert_eq!(rated.as_array().unwrap().len(), 1, "{rated}");
+    app.running.stop().await.unwrap();
+}
+
+async fn page_text(p: &Person, app: &App, path: &str) -> (u16, String) {
+    let r = p
+        .http
+        .get(format!("{}{}", app.base, path))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn form_post(p: &Person, app: &App, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let mut body: Vec<(&str, &str)> = vec![("csrf_token", p.csrf.as_str())];
+    body.extend_from_slice(fields);
+    let r = p
+        .http
+        .post(format!("{}{}", app.base, path))
+        .form(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn users_teams_and_category_order() {
+    let app = start().await;
+    let admin = login(&app, ADMIN, PASSWORD).await;
+    let ana = make_user(&app, &admin, "ana@prosa.test", "agent").await;
+    let (_, suporte) = admin
+        .post(&app, "/api/v1/teams", json!({"name": "Suporte"}))
+        .await;
+    let (_, fin) = admin
+        .post(&app, "/api/v1/teams", json!({"name": "Financeiro"}))
+        .await;
+    let (suporte, fin) = (suporte["id"].as_str().unwrap(), fin["id"].as_str().unwrap());
+
+    // Role and teams through the API; every problem is a pt-BR message naming the field.
+    let path = format!("/api/v1/users/{}", ana.id);
+    let (s, u) = admin
+        .put(
+            &app,
+            &path,
+            json!({"role": "supervisor", "team_ids": [suporte, fin], "name": " Ana Lima "}),
+        )
+        .await;
+    assert_eq!(s, 200, "{u}");
+    assert_eq!(
+        (u["role"].as_str(), u["name"].as_str()),
+        (Some("supervisor"), Some("Ana Lima"))
+    );
+    assert_eq!(u["team_ids"].as_array().unwrap().len(), 2);
+    for (body, field, message) in [
+        (json!({"role": "chefe"}), "role", "papel inválido"),
+        (json!({"name": "  "}), "name", "nome é obrigatório"),
+        (
+            json!({"team_ids": ["999"]}),
+            "team_ids[0]",
+            "equipe desconhecida",
+        ),
+    ] {
+        let (s, e) = admin.put(&app, &path, body).await;
+        assert_eq!(
+            (s, e["field"].as_str(), e["message"].as_str()),
+            (422, Some(field), Some(message))
+        );
+    }
+    let (s, _) = admin.put(&app, "/api/v1/users/9999", json!({})).await;
+    assert_eq!(s, 404);
+    // An operator may not change users; an administrator may not demote or deactivate themself.
+    assert_eq!(ana.put(&app, &path, json!({"role": "admin"})).await.0, 403);
+    let me = format!("/api/v1/users/{}", admin.id);
+    let (s, e) = admin.put(&app, &me, json!({"role": "agent"})).await;
+    assert_eq!((s, e["field"].as_str()), (422, Some("role")));
+    let (s, e) = admin.put(&app, &me, json!({"active": false})).await;
+    assert_eq!((s, e["field"].as_str()), (422, Some("active")));
+    // Deactivating ends the user's sessions.
+    let (s, u) = admin
+        .put(&app, &path, json!({"active": false, "team_ids": []}))
+        .await;
+    assert_eq!((s, u["active"].as_bool()), (200, Some(false)));
+    assert_eq!(ana.get(&app, "/api/v1/users/me").await.0, 401);
+
+    // The page: edit form, errors next to the field, then saved.
+    let (s, page) = page_text(&admin, &app, &format!("/admin/users?edit={}", ana.id)).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("Editar Ana Lima"), "{page}");
+    let form = format!("/admin/users/{}", ana.id);
+    let (s, page) = form_post(&admin, &app, &form, &[("name", ""), ("role", "agent")]).await;
+    assert_eq!(s, 200);
+    assert!(
+        page.contains(r#"id="err-name""#) && page.contains("nome é obrigatório"),
+        "{page}"
+    );
+    let (s, _) = form_post(
+        &admin,
+        &app,
+        &form,
+        &[
+            ("name", "<b>Ana</b>"),
+            ("role", "agent"),
+            ("team_id", fin),
+            ("active", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (_, page) = page_text(&admin, &app, "/admin/users").await;
+    assert!(page.contains("&lt;b&gt;Ana&lt;/b&gt;") && !page.contains("<b>Ana</b>"));
+    let (_, users) = admin.get(&app, "/api/v1/users").await;
+    let a = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == ana.id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (a["role"].as_str(), a["active"].as_bool()),
+        (Some("agent"), Some(true))
+    );
+    assert_eq!(a["team_ids"], json!([fin]));
+
+    // Teams: rename through the API and the page; a taken name is refused next to the field.
+    let (s, t) = admin
+        .put(
+            &app,
+            &format!("/api/v1/teams/{fin}"),
+            json!({"name": "Cobrança"}),
+        )
+        .await;
+    assert_eq!((s, t["name"].as_str()), (200, Some("Cobrança")));
+    let (s, e) = admin
+        .put(
+            &app,
+            &format!("/api/v1/teams/{fin}"),
+            json!({"name": "Suporte"}),
+        )
+        .await;
+    assert_eq!((s, e["field"].as_str()), (422, Some("name")));
+    let (s, page) = form_post(
+        &admin,
+        &app,
+        &format!("/admin/teams/{suporte}"),
+        &[("name", "Cobrança")],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(page.contains("já existe uma equipe com este nome"));
+    let (s, _) = form_post(
+        &admin,
+        &app,
+        &format!("/admin/teams/{suporte}"),
+        &[("name", "Suporte N2")],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (_, teams) = admin.get(&app, "/api/v1/teams").await;
+    let names: Vec<&str> = teams
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Cobrança", "Suporte N2"]);
+
+    // Categories: a whole order through the API, one step up through the page.
+    let mut ids = Vec::new();
+    for name in ["A", "B", "C"] {
+        let (s, c) = admin
+            .post(&app, "/api/v1/categories", json!({"name": name}))
+            .await;
+        assert_eq!(s, 201);
+        ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+    let (s, list) = admin
+        .put(
+            &app,
+            "/api/v1/categories/order",
+            json!({"ids": [ids[2], ids[0]]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{list}");
+    let order = |l: &Value| -> Vec<String> {
+        l.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(&order(&list)[..2], ["C", "A"]);
+    let (s, e) = admin
+        .put(
+            &app,
+            "/api/v1/categories/order",
+            json!({"ids": [ids[0], ids[0]]}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["field"].as_str(), e["message"].as_str()),
+        (422, Some("ids[1]"), Some("categoria repetida"))
+    );
+    let (s, e) = admin
+        .put(&app, "/api/v1/categories/order", json!({"ids": ["77777"]}))
+        .await;
+    assert_eq!((s, e["field"].as_str()), (422, Some("ids[0]")));
+    let (s, _) = form_post(
+        &admin,
+        &app,
+        &format!("/admin/categories/{}", ids[0]),
+        &[("name", "A"), ("position", "2"), ("op", "up")],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (_, list) = admin
+        .get(&app, "/api/v1/categories?include_inactive=true")
+        .await;
+    let got = order(&list);
+    assert_eq!(&got[..2], ["A", "C"], "{got:?}");
+    // The first one cannot go further up: nothing changes.
+    let (s, _) = form_post(
+        &admin,
+        &app,
+        &format!("/admin/categories/{}", ids[0]),
+        &[("name", "A"), ("position", "1"), ("op", "up")],
+    )
+    .await;
+    assert_eq!(s, 303);
+    assert_eq!(
+        order(
+            &admin
+                .get(&app, "/api/v1/categories?include_inactive=true")
+                .await
+                .1
+        )[..2],
+        ["A", "C"]
+    );
+
+    let (_, audit) = admin.get(&app, "/api/v1/audit").await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    for a in ["user.update", "team.rename", "category.reorder"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    let upd = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "user.update")
+        .unwrap();
+    assert!(upd["detail"]["previous"]["role"].is_string(), "{upd}");
+    app.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn overlapping_rules_and_who_sees_which_notifications() {
+    let app = start().await;
+    let admin = login(&app, ADMIN, PASSWORD).await;
+    let ana = make_user(&app, &admin, "ana@prosa.test", "agent").await;
+    let bia = make_user(&app, &admin, "bia@prosa.test", "agent").await;
+    let sup = make_user(&app, &admin, "sup@prosa.test", "supervisor").await;
+    for (d, scores, ops) in [
+        ("INSATISFAÇÃO", json!([0, 1]), json!([ana.id])),
+        (
+            "Detratores",
+            json!([0, 1, 2, 3, 4, 5, 6]),
+            json!([ana.id, bia.id]),
+        ),
+        ("Promotores", json!([9, 10]), json!([bia.id])),
+    ] {
+        let (s, r) = admin
+            .post(
+                &app,
+                "/api/v1/rating-rules",
+                json!({"description": d, "scores": scores, "operators": ops}),
+            )
+            .await;
+        assert_eq!(s, 201, "{r}");
+    }
+    admin::record_rating(&app.running.state, app.convs[0], 1, None)
+        .await
+        .unwrap();
+    // Both matching rules fire: Ana twice (one per rule), Bia once; "Promotores" does not.
+    let descs = |v: &Value| -> Vec<String> {
+        let mut d: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["description"].as_str().unwrap().to_owned())
+            .collect();
+        d.sort();
+        d
+    };
+    assert_eq!(
+        descs(&ana.get(&app, "/api/v1/notifications").await.1),
+        ["Detratores", "INSATISFAÇÃO"]
+    );
+    assert_eq!(
+        descs(&bia.get(&app, "/api/v1/notifications").await.1),
+        ["Detratores"]
+    );
+    // Scope: a supervisor lists everyone's or one operator's; an operator only their own.
+    assert_eq!(sup.get(&app, "/api/v1/notifications").await.1, json!([]));
+    assert_eq!(
+        sup.get(&app, "/api/v1/notifications?operator=all")
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        descs(
+            &sup.get(&app, &format!("/api/v1/notifications?operator={}", bia.id))
+                .await
+                .1
+        ),
+        ["Detratores"]
+    );
+    let (s, e) = ana.get(&app, "/api/v1/notifications?operator=all").await;
+    assert_eq!((s, e["field"].as_str()), (422, Some("operator")));
+    let (s, e) = sup.get(&app, "/api/v1/notifications?operator=x").await;
+    assert_eq!((s, e["field"].as_str()), (422, Some("operator")));
+    // The page: the supervisor's operator filter, names of who was notified.
+    let (s, page) = page_text(&sup, &app, &format!("/ratings?operator={}", ana.id)).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("Todos os operadores"), "{page}");
+    assert_eq!(page.matches("class=\"rating-item").count(), 2, "{page}");
+    let (_, page) = page_text(&sup, &app, "/ratings?operator=all").await;
+    assert_eq!(page.matches("class=\"rating-item").count(), 3, "{page}");
+    assert!(
+        page.contains("para Op bia@prosa.test") && page.contains("para Op ana@prosa.test"),
+        "{page}"
+    );
+    let (_, page) = page_text(&bia, &app, "/ratings").await;
+    assert!(!page.contains("Todos os operadores"));
+    assert_eq!(page.matches("class=\"rating-item").count(), 1);
+    // Everyone's pages carry the notifications badge script and the "Avaliações" link.
+    let (_, panel) = page_text(&bia, &app, "/panel").await;
+    assert!(
+        panel.contains("shell.js")
+            && panel.contains(r#"href="/ratings""#)
+            && panel.contains(r#"id="pn-hours""#)
+    );
+    app.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_rules_clock_decides_service_hours() {
+    // Saturday 2026-12-05 10:00 in São Paulo.
+    let sat: jiff::Timestamp = "2026-12-05T13:00:00Z".parse().unwrap();
+    let app = start_with(prosa_server::clock::Clock::starting_at(sat)).await;
+    let admin = login(&app, ADMIN, PASSWORD).await;
+    let now = app.running.state.clock.now();
+    assert!(now >= sat && now < sat + jiff::SignedDuration::from_mins(5));
+    let (_, q) = admin.get(&app, "/api/v1/service-hours/queue").await;
+    assert_eq!(q["open"], true, "no rules: always open; {q}");
+    let (s, r) = admin
+        .post(&app, "/api/v1/service-hours/rules", json!({"description": "Atendimento", "weekdays": ["mon", "tue", "wed", "thu", "fri"], "intervals": [{"start": "08:00", "end": "18:00"}]}))
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let inbox = app.inbox.0;
+    let (_, st) = admin
+        .get(
+            &app,
+            &format!("/api/v1/service-hours/status?inbox_id={inbox}"),
+        )
+        .await;
+    assert_eq!(
+        st,
+        json!({"open": false, "next_opening": "segunda-feira às 08:00"})
+    );
+    assert_eq!(
+        admin::queue_status(&app.running.state, app.inbox).await,
+        (false, Some("segunda-feira às 08:00".into()))
+    );
+    let (_, q) = admin.get(&app, "/api/v1/service-hours/queue").await;
+    assert_eq!(q["open"], false);
+    assert_eq!(q["inboxes"][0]["name"], "API");
+    assert_eq!(q["inboxes"][0]["next_opening"], "segunda-feira às 08:00");
+    assert!(
+        q["now"].as_str().unwrap().starts_with("2026-12-05T13:"),
+        "{q}"
+    );
+    let (_, page) = page_text(&admin, &app, "/admin/service-hours").await;
+    assert!(
+        page.contains("fechada") && page.contains("abre segunda-feira às 08:00"),
+        "{page}"
+    );
+    // A rule for Saturdays (only this inbox) opens it.
+    let (s, _) = admin
+        .post(&app, "/api/v1/service-hours/rules", json!({"description": "Sábado", "weekdays": ["sat"], "intervals": [{"start": "09:00", "end": "12:00"}], "inbox_ids": [inbox.to_string()]}))
+        .await;
+    assert_eq!(s, 201);
+    let (_, q) = admin.get(&app, "/api/v1/service-hours/queue").await;
+    assert_eq!(
+        (q["open"].as_bool(), q["inboxes"][0]["open"].as_bool()),
+        (Some(true), Some(true))
+    );
+    app.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn service_hours_and_canned_responses_are_edited_in_their_pages() {
+    let app = start().await;
+    let admin = login(&app, ADMIN, PASSWORD).await;
+    let (s, r) = admin
+        .post(&app, "/api/v1/service-hours/rules", json!({"description": "Atendimento", "weekdays": ["mon", "tue"], "intervals": [{"start": "08:00", "end": "12:00"}, {"start": "13:00", "end": "18:00"}]}))
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let id = r["id"].as_str().unwrap().to_owned();
+    // The edit form comes filled with the rule.
+    let (s, page) = page_text(&admin, &app, &format!("/admin/service-hours?edit={id}")).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("Editar regra “Atendimento”"), "{page}");
+    assert!(
+        page.contains(r#"value="13:00""#)
+            && page.contains(r#"action="/admin/service-hours/rules/"#)
+    );
+    // A bad time: the pt-BR message next to the field, what was typed kept.
+    let form = format!("/admin/service-hours/rules/{id}");
+    let (s, page) = form_post(
+        &admin,
+        &app,
+        &form,
+        &[
+            ("description", "Atendimento"),
+            ("weekdays", "mon"),
+            ("start", "25:00"),
+            ("end", "18:00"),
+            ("active", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        page.contains(r#"id="err-intervals[0].start""#)
+            && page.contains(prosa_rules::validation::msg::TIME_INVALID),
+        "{page}"
+    );
+    assert!(page.contains(r#"value="25:00""#));
+    // Saved: across midnight, Saturday only, inactive.
+    let (s, _) = form_post(
+        &admin,
+        &app,
+        &form,
+        &[
+            ("description", "Plantão"),
+            ("weekdays", "sat"),
+            ("start", "22:00"),
+            ("end", "02:00"),
+            ("start", ""),
+            ("end", ""),
+        ],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (_, sh) = admin.get(&app, "/api/v1/service-hours").await;
+    let rule = &sh["rules"][0];
+    assert_eq!(
+        sh["rules"].as_array().unwrap().len(),
+        1,
+        "edited, not added: {sh}"
+    );
+    assert_eq!(rule["description"], "Plantão");
+    assert_eq!(rule["weekdays"], json!(["sat"]));
+    assert_eq!(
+        rule["intervals"],
+        json!([{"start": "22:00", "end": "02:00"}])
+    );
+    assert_eq!(rule["active"], false);
+    assert_eq!(
+        form_post(
+            &admin,
+            &app,
+            "/admin/service-hours/rules/987654",
+            &[("description", "x")]
+        )
+        .await
+        .0,
+        404
+    );
+
+    // Canned responses: edit form filled, duplicate shortcut refused next to the field, saved.
+    for (sc, text) in [("boleto", "Segue o boleto."), ("pix", "Segue o Pix.")] {
+        let (s, _) = admin
+            .post(
+                &app,
+                "/api/v1/canned-responses",
+                json!({"shortcut": sc, "content": text}),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    let (_, list) = admin.get(&app, "/api/v1/canned-responses").await;
+    let pix = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["shortcut"] == "pix")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, page) = page_text(&admin, &app, &format!("/admin/canned-responses?edit={pix}")).await;
+    assert!(
+        page.contains("Editar /pix") && page.contains("Segue o Pix."),
+        "{page}"
+    );
+    let form = format!("/admin/canned-responses/{pix}");
+    let (s, page) = form_post(
+        &admin,
+        &app,
+        &form,
+        &[("shortcut", "boleto"), ("content", "x")],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        page.contains(r#"id="err-shortcut""#)
+            && page.contains("já existe uma resposta com este atalho")
+    );
+    let (s, _) = form_post(
+        &admin,
+        &app,
+        &form,
+        &[("shortcut", "pix"), ("content", "Chave Pix: <b>cnpj</b>")],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (_, page) = page_text(&admin, &app, "/admin/canned-responses").await;
+    assert!(page.contains("Chave Pix: &lt;b&gt;cnpj&lt;/b&gt;"));
+    let (_, audit) = admin.get(&app, "/api/v1/audit").await;
+    let n = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "service_hours.save" || a["action"] == "canned_response.save")
+        .count();
+    assert!(n >= 5, "{audit}");
     app.running.stop().await.unwrap();
 }

@@ -20,6 +20,7 @@ pub mod inbound;
 pub mod inboxes;
 pub mod outbox;
 pub mod panel;
+pub mod people;
 pub mod users;
 
 pub use error::StorageError;

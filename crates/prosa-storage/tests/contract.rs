@@ -222,6 +222,7 @@ contract_tests!(
     list_messages_paging,
     contacts_listing,
     backup_sqlite,
+    people_and_category_order,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -2065,6 +2066,101 @@ mod cases {
             copy.close().await;
         }
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    pub async fn people_and_category_order(db: Db) {
+        use prosa_storage::people::UserChange;
+        let s = &db.store;
+        let suporte = s.create_team("Suporte").await.unwrap();
+        let fin = s.create_team("Financeiro").await.unwrap();
+        let ana = s
+            .create_user(&new_user("ana@example.com", Role::Agent))
+            .await
+            .unwrap();
+        s.add_team_member(suporte, ana).await.unwrap();
+        let before = s.last_event_id().await.unwrap();
+        s.update_user(
+            ana,
+            &UserChange {
+                name: " Ana Souza ".into(),
+                role: Role::Supervisor,
+                team_ids: vec![fin],
+            },
+        )
+        .await
+        .unwrap();
+        let u = s.user_by_id(ana).await.unwrap();
+        assert_eq!(
+            (u.name.as_str(), u.role, u.team_ids.clone()),
+            ("Ana Souza", Role::Supervisor, vec![fin])
+        );
+        assert!(
+            s.last_event_id().await.unwrap() > before,
+            "user_updated event"
+        );
+        let nobody = UserId(ana.0 + 1000);
+        let change = UserChange {
+            name: "X".into(),
+            role: Role::Agent,
+            team_ids: vec![],
+        };
+        assert!(matches!(
+            s.update_user(nobody, &change).await,
+            Err(StorageError::NotFound)
+        ));
+        // An unknown team is refused and nothing changes.
+        let bad = UserChange {
+            name: "Ana".into(),
+            role: Role::Agent,
+            team_ids: vec![TeamId(fin.0 + 1000)],
+        };
+        assert!(s.update_user(ana, &bad).await.is_err());
+        assert_eq!(s.user_by_id(ana).await.unwrap().role, Role::Supervisor);
+
+        s.rename_team(fin, "Cobrança").await.unwrap();
+        assert!(is_conflict(s.rename_team(fin, "Suporte").await));
+        assert!(matches!(
+            s.rename_team(TeamId(fin.0 + 1000), "Z").await,
+            Err(StorageError::NotFound)
+        ));
+        let names: Vec<String> = s
+            .list_teams()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(names, ["Cobrança", "Suporte"]);
+
+        let a = s.append_category("A").await.unwrap();
+        let b = s.append_category("B").await.unwrap();
+        let c = s.append_category("C").await.unwrap();
+        s.reorder_categories(&[c, a]).await.unwrap();
+        let order: Vec<(String, i64)> = s
+            .list_categories_admin()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|x| (x.name, x.position))
+            .collect();
+        let names: Vec<&str> = order.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(&names[..2], ["C", "A"], "{order:?}");
+        assert!(names[2..].contains(&"B"), "{order:?}");
+        let positions: Vec<i64> = order.iter().map(|(_, p)| *p).collect();
+        assert_eq!(positions, (1..=positions.len() as i64).collect::<Vec<_>>());
+        assert!(matches!(
+            s.reorder_categories(&[b, CategoryId(c.0 + 1000)]).await,
+            Err(StorageError::NotFound)
+        ));
+        // The failed reorder changed nothing.
+        let again: Vec<String> = s
+            .list_categories_admin()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|x| x.name)
+            .collect();
+        assert_eq!(&again[..2], ["C", "A"]);
     }
 }
 

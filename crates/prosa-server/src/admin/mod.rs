@@ -3,6 +3,8 @@
 //! hooks the bot and the inbound worker call, and the pages under `/admin` and `/ratings`.
 
 pub mod pages;
+pub mod people;
+pub mod queue;
 
 use crate::auth::{Admin, Authenticated, Principal, Supervisor};
 use crate::error::ApiError;
@@ -466,7 +468,7 @@ pub fn schedule_status(
 /// A storage failure answers "open" (never strand a subscriber because of a read error).
 pub async fn queue_status(state: &AppState, inbox_id: InboxId) -> (bool, Option<String>) {
     match load_schedule(state).await {
-        Ok(s) => schedule_status(&s, inbox_id, Timestamp::now()),
+        Ok(s) => schedule_status(&s, inbox_id, state.clock.now()),
         Err(e) => {
             tracing::warn!(error = %e, "queue_status: cannot read the schedule");
             (true, None)
@@ -776,7 +778,7 @@ pub async fn service_hours_status(
 ) -> Result<Json<Value>, ApiError> {
     let inbox = InboxId(parse_id("inbox_id", &q.inbox_id)?);
     let schedule = load_schedule(&state).await?;
-    let (open, next) = schedule_status(&schedule, inbox, Timestamp::now());
+    let (open, next) = schedule_status(&schedule, inbox, state.clock.now());
     Ok(Json(json!({"open": open, "next_opening": next})))
 }
 
@@ -938,7 +940,32 @@ pub struct RatingQuery {
     pub from: Option<String>,
     /// `YYYY-MM-DD` (inclusive) or an RFC 3339 instant (exclusive).
     pub to: Option<String>,
+    /// Whose notifications: empty = the caller's own; supervisors and administrators may ask
+    /// for `all` or one operator's user id.
+    pub operator: Option<String>,
     pub limit: Option<i64>,
+}
+
+/// Whose notifications a caller lists (`operator` of [`RatingQuery`]): `None` = everyone's.
+pub fn notification_scope(who: &Principal, q: &RatingQuery) -> Result<Option<UserId>, ApiError> {
+    let own = who.user_id();
+    let Some(op) = nonempty(&q.operator) else {
+        return Ok(own);
+    };
+    if who.role() < model::Role::Supervisor {
+        // An operator only ever sees their own notifications.
+        return match own {
+            Some(u) if op == u.0.to_string() => Ok(Some(u)),
+            _ => Err(ApiError::invalid(
+                "operator",
+                "você só pode ver as suas próprias notificações",
+            )),
+        };
+    }
+    if op == "all" {
+        return Ok(None);
+    }
+    Ok(Some(UserId(parse_id("operator", op)?)))
 }
 
 fn nonempty(v: &Option<String>) -> Option<&str> {
@@ -1033,11 +1060,11 @@ pub async fn notification_list(
     Authenticated(who): Authenticated,
     Query(q): Query<RatingQuery>,
 ) -> Result<Json<Vec<NotificationDto>>, ApiError> {
-    let Some(user) = who.user_id() else {
+    if who.user_id().is_none() && nonempty(&q.operator).is_none() {
         return Ok(Json(Vec::new()));
-    };
+    }
     let mut f = q.filter()?;
-    f.user_id = Some(user);
+    f.user_id = notification_scope(&who, &q)?;
     Ok(Json(
         state
             .store

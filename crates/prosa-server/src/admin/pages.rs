@@ -188,7 +188,13 @@ pub async fn home(MaybeUser(who): MaybeUser) -> Response {
 
 // ---------------------------------------------------------------- users and teams
 
-async fn users_view(state: &AppState, who: &Principal, p: Option<Problem>, f: &Fields) -> Response {
+async fn users_view(
+    state: &AppState,
+    who: &Principal,
+    p: Option<Problem>,
+    f: &Fields,
+    editing: Option<UserId>,
+) -> Response {
     let users = match state.store.list_users().await {
         Ok(u) => u,
         Err(e) => return err_response(e.into()),
@@ -201,20 +207,62 @@ async fn users_view(state: &AppState, who: &Principal, p: Option<Problem>, f: &F
             .map(|x| x.name.clone())
             .unwrap_or_default()
     };
+    let editing = editing.and_then(|id| users.iter().find(|u| u.id == id));
+    // An error belongs to the form that was sent: the edit form, or the invitation.
+    let empty = Fields::new();
+    let (ep, p, f, ef) = match editing {
+        Some(_) => (p, None, &empty, f),
+        None => (None, p, f, &empty),
+    };
     let body = html! {
         (general_msg(&p, &["email", "name", "password", "role"]))
+        (general_msg(&ep, &["name", "role", "active", "team_ids"]))
+        @if let Some(u) = editing {
+            section class="card edit-card" aria-labelledby="edit-title" {
+                h2 id="edit-title" { "Editar " (u.name) }
+                p class="muted" { (u.email) }
+                form method="post" action=(format!("/admin/users/{}", u.id.0)) class="admin-form" {
+                    (csrf(who))
+                    label for="e-name" { "Nome" }
+                    input id="e-name" name="name" required maxlength="100" value=(if ef.contains_key("name") { one(ef, "name").to_owned() } else { u.name.clone() }) aria-describedby="err-name";
+                    (field_msg(&ep, "name"))
+                    label for="e-role" { "Papel" }
+                    select id="e-role" name="role" aria-describedby="err-role" {
+                        @for (v, l) in [("agent", "Atendente"), ("supervisor", "Supervisor"), ("admin", "Administrador")] {
+                            option value=(v) selected[(if ef.contains_key("role") { one(ef, "role") } else { u.role.as_str() }) == v] { (l) }
+                        }
+                    }
+                    (field_msg(&ep, "role"))
+                    fieldset class="weekdays" {
+                        legend { "Equipes" }
+                        @if teams.is_empty() { p class="hint" { "Nenhuma equipe cadastrada." } }
+                        @for t in &teams {
+                            label { input type="checkbox" name="team_id" value=(t.id.0) checked[if ef.contains_key("role") { many(ef, "team_id").contains(&t.id.0.to_string().as_str()) } else { u.team_ids.contains(&t.id) }]; " " (t.name) }
+                        }
+                    }
+                    (field_msg(&ep, "team_ids"))
+                    label { input type="checkbox" name="active" value="true" checked[if ef.contains_key("role") { one(ef, "active") == "true" } else { u.active }]; " Ativo" }
+                    (field_msg(&ep, "active"))
+                    div class="form-actions" {
+                        button type="submit" { "Salvar alterações" }
+                        a href="/admin/users" { "Cancelar" }
+                    }
+                }
+            }
+        }
         table class="admin-table" {
             caption class="sr-only" { "Usuários" }
             thead { tr { th scope="col" { "Nome" } th scope="col" { "E-mail" } th scope="col" { "Papel" } th scope="col" { "Equipes" } th scope="col" { "Situação" } th scope="col" { span class="sr-only" { "Ações" } } } }
             tbody {
                 @for u in &users {
                     tr {
-                        td { (u.name) } td { (u.email) } td { (u.role.label_pt()) }
-                        td { (u.team_ids.iter().map(team_name).collect::<Vec<_>>().join(", ")) }
-                        td { @if u.active { "Ativo" } @else { "Inativo" } }
-                        td {
+                        td { (u.name) } td { (u.email) } td data-label="Papel" { (u.role.label_pt()) }
+                        td data-label="Equipes" { (u.team_ids.iter().map(team_name).collect::<Vec<_>>().join(", ")) }
+                        td data-label="Situação" { @if u.active { "Ativo" } @else { "Inativo" } }
+                        td class="actions" {
+                            a href=(format!("/admin/users?edit={}", u.id.0)) aria-label=(format!("Editar {}", u.name)) { "Editar" }
                             @if Some(u.id) != who.user_id() {
-                                form method="post" action=(format!("/admin/users/{}/active", u.id.0)) {
+                                form method="post" action=(format!("/admin/users/{}/active", u.id.0)) class="inline-form" {
                                     (csrf(who))
                                     input type="hidden" name="active" value=(if u.active { "false" } else { "true" });
                                     button type="submit" class="secondary" { @if u.active { "Desativar" } @else { "Reativar" } }
@@ -255,10 +303,48 @@ async fn users_view(state: &AppState, who: &Principal, p: Option<Problem>, f: &F
     admin_page(who, "Usuários", body)
 }
 
-pub async fn users(State(state): State<AppState>, MaybeUser(who): MaybeUser) -> Response {
+pub async fn users(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Query(q): Query<EditQuery>,
+) -> Response {
+    let editing = q.edit.as_deref().and_then(|s| s.parse().ok()).map(UserId);
     match admin_only(who) {
-        Ok(p) => users_view(&state, &p, None, &Fields::new()).await,
+        Ok(p) => users_view(&state, &p, None, &Fields::new(), editing).await,
         Err(r) => r,
+    }
+}
+
+pub async fn user_edit(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Path(id): Path<String>,
+    MultiForm(f): MultiForm,
+) -> Response {
+    let who = match admin_post(who, &f) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(id) = path_id(&id).map(UserId) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let input = people::UserUpdateInput {
+        name: Some(one(&f, "name").to_owned()),
+        role: Some(one(&f, "role").to_owned()),
+        team_ids: Some(many(&f, "team_id").into_iter().map(str::to_owned).collect()),
+        active: Some(one(&f, "active") == "true"),
+    };
+    match people::update_user(&state, &who, id, &input).await {
+        Ok(()) => back("/admin/users"),
+        Err(e) => match problem(e) {
+            Ok(mut p) => {
+                if p.field.starts_with("team_ids") {
+                    p.field = "team_ids".into();
+                }
+                users_view(&state, &who, Some(p), &f, Some(id)).await
+            }
+            Err(r) => r,
+        },
     }
 }
 
@@ -325,7 +411,7 @@ pub async fn users_create(
     match result {
         Ok(()) => back("/admin/users"),
         Err(e) => match problem(e) {
-            Ok(p) => users_view(&state, &who, Some(p), &f).await,
+            Ok(p) => users_view(&state, &who, Some(p), &f, None).await,
             Err(r) => r,
         },
     }
@@ -374,12 +460,26 @@ async fn teams_view(state: &AppState, who: &Principal, p: Option<Problem>) -> Re
     let users = state.store.list_users().await.unwrap_or_default();
     let body = html! {
         (general_msg(&p, &["name"]))
-        ul class="admin-list" {
-            @for t in &teams {
-                li {
-                    strong { (t.name) }
-                    " — "
-                    (users.iter().filter(|u| u.team_ids.contains(&t.id)).map(|u| u.name.as_str()).collect::<Vec<_>>().join(", "))
+        table class="admin-table" {
+            caption class="sr-only" { "Equipes" }
+            thead { tr { th scope="col" { "Nome" } th scope="col" { "Membros" } } }
+            tbody {
+                @for t in &teams {
+                    tr {
+                        td {
+                            form method="post" action=(format!("/admin/teams/{}", t.id.0)) class="inline-form" {
+                                (csrf(who))
+                                label class="sr-only" for=(format!("tn-{}", t.id.0)) { "Novo nome de " (t.name) }
+                                input id=(format!("tn-{}", t.id.0)) name="name" value=(t.name) required maxlength="100";
+                                button type="submit" class="secondary" { "Renomear" }
+                            }
+                        }
+                        td {
+                            @let members = users.iter().filter(|u| u.team_ids.contains(&t.id)).map(|u| u.name.as_str()).collect::<Vec<_>>();
+                            @if members.is_empty() { span class="muted" { "Nenhum membro (inclua pela edição do usuário)" } }
+                            @else { (members.join(", ")) }
+                        }
+                    }
                 }
             }
         }
@@ -387,7 +487,7 @@ async fn teams_view(state: &AppState, who: &Principal, p: Option<Problem>) -> Re
         form method="post" action="/admin/teams" class="admin-form" {
             (csrf(who))
             label for="t-name" { "Nome" }
-            input id="t-name" name="name" required;
+            input id="t-name" name="name" required maxlength="100" aria-describedby="err-name";
             (field_msg(&p, "name"))
             button type="submit" { "Criar equipe" }
         }
@@ -453,12 +553,12 @@ async fn categories_view(state: &AppState, who: &Principal, p: Option<Problem>) 
             caption class="sr-only" { "Categorias" }
             thead { tr { th scope="col" { "Ordem" } th scope="col" { "Nome" } th scope="col" { "Conversas" } th scope="col" { "Situação" } th scope="col" { span class="sr-only" { "Ações" } } } }
             tbody {
-                @for c in &cats {
+                @for (i, c) in cats.iter().enumerate() {
                     tr {
-                        td { (c.position) }
+                        td data-label="Ordem" { (c.position) }
                         td class="cat-name" { (c.name) }
-                        td { (c.conversations) }
-                        td { @if c.active { "Ativa" } @else { "Inativa" } }
+                        td data-label="Conversas" { (c.conversations) }
+                        td data-label="Situação" { @if c.active { "Ativa" } @else { "Inativa" } }
                         td {
                             form method="post" action=(format!("/admin/categories/{}", c.id.0)) class="inline-form" {
                                 (csrf(who))
@@ -467,6 +567,8 @@ async fn categories_view(state: &AppState, who: &Principal, p: Option<Problem>) 
                                 label class="sr-only" for=(format!("cp-{}", c.id.0)) { "Ordem de " (c.name) }
                                 input id=(format!("cp-{}", c.id.0)) name="position" type="number" value=(c.position) class="narrow";
                                 label { input type="checkbox" name="active" value="true" checked[c.active]; " Ativa" }
+                                button type="submit" name="op" value="up" class="secondary icon" aria-label=(format!("Subir {}", c.name)) title="Subir" disabled[i == 0] { "↑" }
+                                button type="submit" name="op" value="down" class="secondary icon" aria-label=(format!("Descer {}", c.name)) title="Descer" disabled[i + 1 == cats.len()] { "↓" }
                                 button type="submit" name="op" value="save" { "Salvar" }
                                 button type="submit" name="op" value="delete" class="danger" { "Excluir" }
                             }
@@ -524,8 +626,12 @@ pub async fn categories_update(
     };
     let result = async {
         let id = CategoryId(path_id(&id)?);
-        if one(&f, "op") == "delete" {
-            return delete_category(&state, &who, id).await;
+        match one(&f, "op") {
+            "delete" => return delete_category(&state, &who, id).await,
+            "up" | "down" => {
+                return people::move_category(&state, &who, id, one(&f, "op") == "up").await;
+            }
+            _ => {}
         }
         let name = check_category_name(one(&f, "name"))?;
         let position = one(&f, "position")
@@ -613,12 +719,13 @@ async fn rating_rules_view(
             caption class="sr-only" { "Regras de avaliação" }
             thead { tr { th scope="col" { "Descrição" } th scope="col" { "Notas" } th scope="col" { "Operadores" } th scope="col" { "Situação" } th scope="col" { span class="sr-only" { "Ações" } } } }
             tbody {
+                @if rules.is_empty() { tr { td colspan="5" class="empty-row" { "Nenhuma regra de avaliação cadastrada." } } }
                 @for r in &rules {
                     tr {
                         td { (r.description) }
-                        td { (r.scores.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")) }
-                        td { (r.operators.iter().map(name_of).collect::<Vec<_>>().join(", ")) }
-                        td { @if r.active { "Ativa" } @else { "Inativa" } }
+                        td data-label="Notas" { (r.scores.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")) }
+                        td data-label="Operadores" { (r.operators.iter().map(name_of).collect::<Vec<_>>().join(", ")) }
+                        td data-label="Situação" { @if r.active { "Ativa" } @else { "Inativa" } }
                         td class="actions" {
                             a href=(format!("/admin/rating-rules?edit={}", r.id.0)) { "Editar" }
                             form method="post" action=(format!("/admin/rating-rules/{}/delete", r.id.0)) class="inline-form" {
@@ -762,6 +869,10 @@ pub async fn rating_rules_delete(
     let Ok(id) = path_id(&id) else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let description = match state.store.rating_rule_by_id(RatingRuleId(id)).await {
+        Ok(r) => r.description,
+        Err(e) => return err_response(e.into()),
+    };
     if let Err(e) = state.store.delete_rating_rule(RatingRuleId(id)).await {
         return err_response(e.into());
     }
@@ -770,7 +881,7 @@ pub async fn rating_rules_delete(
         &who,
         "rating_rule.delete",
         format!("rating_rule:{id}"),
-        json!({}),
+        json!({"description": description}),
     )
     .await
     {
@@ -791,13 +902,75 @@ const WEEKDAYS: &[(&str, &str)] = &[
     ("sun", "Domingo"),
 ];
 
+/// A stored service-hours rule as the form's fields (to edit it).
+fn hours_fields(r: &ServiceHoursRecord) -> Fields {
+    let mut f = Fields::new();
+    f.insert("description".into(), vec![r.description.clone()]);
+    f.insert(
+        "weekdays".into(),
+        r.weekdays.split(',').map(str::to_owned).collect(),
+    );
+    f.insert(
+        "start".into(),
+        r.intervals.iter().map(|(s, _)| s.clone()).collect(),
+    );
+    f.insert(
+        "end".into(),
+        r.intervals.iter().map(|(_, e)| e.clone()).collect(),
+    );
+    f.insert(
+        "inbox_ids".into(),
+        r.inbox_ids.iter().map(i64::to_string).collect(),
+    );
+    f.insert(
+        "active".into(),
+        vec![if r.active { "true" } else { "false" }.into()],
+    );
+    f
+}
+
+/// The rule form's fields: what the administrator typed, else what there is to edit.
+fn hours_input(f: &Fields) -> ServiceHoursInput {
+    let starts = many(f, "start");
+    let ends = many(f, "end");
+    let intervals = starts
+        .iter()
+        .zip(ends.iter())
+        .filter(|(s, e)| !s.trim().is_empty() || !e.trim().is_empty())
+        .map(|(s, e)| prosa_rules::IntervalDraft {
+            start: (*s).to_owned(),
+            end: (*e).to_owned(),
+        })
+        .collect();
+    ServiceHoursInput {
+        description: one(f, "description").to_owned(),
+        weekdays: many(f, "weekdays")
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        intervals,
+        inbox_ids: many(f, "inbox_ids")
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        active: Some(one(f, "active") == "true"),
+    }
+}
+
 async fn service_hours_view(
     state: &AppState,
     who: &Principal,
     p: Option<Problem>,
     typed: Option<&Fields>,
+    editing: Option<i64>,
 ) -> Response {
     let rules = state.store.list_service_hours().await.unwrap_or_default();
+    let editing = editing.and_then(|id| rules.iter().find(|r| r.id == id));
+    let from_record = match (typed, editing) {
+        (None, Some(r)) => Some(hours_fields(r)),
+        _ => None,
+    };
+    let typed = typed.or(from_record.as_ref());
     let closed = state.store.list_closed_dates().await.unwrap_or_default();
     let settings = schedule_settings(state).await.unwrap_or_default();
     let inboxes = state.store.list_inboxes().await.unwrap_or_default();
@@ -805,7 +978,7 @@ async fn service_hours_view(
     let statuses: Vec<(String, bool, Option<String>)> = inboxes
         .iter()
         .map(|i| {
-            let (open, next) = schedule_status(&schedule, i.id, Timestamp::now());
+            let (open, next) = schedule_status(&schedule, i.id, state.clock.now());
             (i.name.clone(), open, next)
         })
         .collect();
@@ -829,6 +1002,14 @@ async fn service_hours_view(
         .map(|f| many(f, "end").iter().map(|s| (*s).to_owned()).collect())
         .unwrap_or_default();
     let rows = starts.len().max(2);
+    let typed_inboxes: Vec<String> = typed
+        .map(|f| {
+            many(f, "inbox_ids")
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
     let body = html! {
         (general_msg(&p, &["description", "weekdays", "intervals", "intervals[0].start", "intervals[0].end", "intervals[1].start", "intervals[1].end", "date", "time_zone"]))
         section aria-labelledby="now-title" class="card queue-status" {
@@ -852,13 +1033,16 @@ async fn service_hours_view(
             caption class="sr-only" { "Regras de atendimento" }
             thead { tr { th scope="col" { "Descrição" } th scope="col" { "Dias" } th scope="col" { "Horários" } th scope="col" { "Caixas" } th scope="col" { span class="sr-only" { "Ações" } } } }
             tbody {
+                @if rules.is_empty() { tr { td colspan="5" class="empty-row" { "Nenhuma regra cadastrada: a fila fica sempre aberta." } } }
                 @for r in &rules {
                     tr {
                         td { (r.description) }
-                        td { (r.weekdays.split(',').filter_map(|d| WEEKDAYS.iter().find(|w| w.0 == d).map(|w| w.1)).collect::<Vec<_>>().join(", ")) }
-                        td { (r.intervals.iter().map(|(s, e)| format!("{s}–{e}")).collect::<Vec<_>>().join(", ")) }
-                        td { @if r.inbox_ids.is_empty() { "Todas" } @else { (r.inbox_ids.iter().filter_map(|id| inboxes.iter().find(|i| i.id.0 == *id).map(|i| i.name.clone())).collect::<Vec<_>>().join(", ")) } }
-                        td {
+                        td data-label="Dias" { (r.weekdays.split(',').filter_map(|d| WEEKDAYS.iter().find(|w| w.0 == d).map(|w| w.1)).collect::<Vec<_>>().join(", ")) }
+                        td data-label="Horários" { (r.intervals.iter().map(|(s, e)| format!("{s}–{e}")).collect::<Vec<_>>().join(", ")) }
+                        td data-label="Caixas" { @if r.inbox_ids.is_empty() { "Todas" } @else { (r.inbox_ids.iter().filter_map(|id| inboxes.iter().find(|i| i.id.0 == *id).map(|i| i.name.clone())).collect::<Vec<_>>().join(", ")) } }
+                        td class="actions" {
+                            @if !r.active { span class="muted" { "(inativa) " } }
+                            a href=(format!("/admin/service-hours?edit={}", r.id)) aria-label=(format!("Editar {}", r.description)) { "Editar" }
                             form method="post" action=(format!("/admin/service-hours/rules/{}/delete", r.id)) class="inline-form" {
                                 (csrf(who))
                                 button type="submit" class="danger" { "Excluir" }
@@ -868,8 +1052,8 @@ async fn service_hours_view(
                 }
             }
         }
-        h3 { "Nova regra" }
-        form method="post" action="/admin/service-hours/rules" class="admin-form" {
+        h3 id="rule-form-title" { @if let Some(r) = editing { "Editar regra “" (r.description) "”" } @else { "Nova regra" } }
+        form method="post" action=(editing.map(|r| format!("/admin/service-hours/rules/{}", r.id)).unwrap_or_else(|| "/admin/service-hours/rules".into())) class="admin-form" aria-labelledby="rule-form-title" {
             (csrf(who))
             label for="s-description" { "Descrição" }
             input id="s-description" name="description" value=(t("description")) required placeholder="Ex.: Atendimento";
@@ -898,15 +1082,20 @@ async fn service_hours_view(
             (field_msg(&p, "intervals"))
             label for="s-inboxes" { "Caixas de entrada (nenhuma = todas)" }
             select id="s-inboxes" name="inbox_ids" multiple size="3" {
-                @for i in &inboxes { option value=(i.id.0) { (i.name) } }
+                @for i in &inboxes { option value=(i.id.0) selected[typed_inboxes.contains(&i.id.0.to_string())] { (i.name) } }
             }
-            button type="submit" { "Adicionar regra" }
+            label { input type="checkbox" name="active" value="true" checked[typed.is_none_or(|f| one(f, "active") == "true")]; " Ativa" }
+            div class="form-actions" {
+                button type="submit" { @if editing.is_some() { "Salvar regra" } @else { "Adicionar regra" } }
+                @if editing.is_some() { a href="/admin/service-hours" { "Cancelar" } }
+            }
         }
         h2 { "Datas fechadas" }
         ul class="admin-list" {
             @for c in &closed {
                 li {
-                    (c.day) @if let Some(d) = &c.description { " — " (d) }
+                    time datetime=(c.day) { (c.day.parse::<jiff::civil::Date>().map(|d| d.strftime("%d/%m/%Y").to_string()).unwrap_or_else(|_| c.day.clone())) }
+                    @if let Some(d) = &c.description { " — " (d) }
                     form method="post" action=(format!("/admin/service-hours/closed-dates/{}/delete", c.day)) class="inline-form" {
                         (csrf(who))
                         button type="submit" class="danger" { "Remover" }
@@ -936,10 +1125,40 @@ async fn service_hours_view(
     admin_page(who, "Horário de atendimento", body)
 }
 
-pub async fn service_hours(State(state): State<AppState>, MaybeUser(who): MaybeUser) -> Response {
+pub async fn service_hours(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Query(q): Query<EditQuery>,
+) -> Response {
+    let editing = q.edit.as_deref().and_then(|s| s.parse().ok());
     match admin_only(who) {
-        Ok(p) => service_hours_view(&state, &p, None, None).await,
+        Ok(p) => service_hours_view(&state, &p, None, None, editing).await,
         Err(r) => r,
+    }
+}
+
+pub async fn service_hours_rule_edit(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Path(id): Path<String>,
+    MultiForm(f): MultiForm,
+) -> Response {
+    let who = match admin_post(who, &f) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(id) = path_id(&id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if let Err(e) = find_service_hours(&state, id).await {
+        return err_response(e);
+    }
+    match save_service_hours(&state, &who, Some(id), &hours_input(&f)).await {
+        Ok(_) => back("/admin/service-hours"),
+        Err(e) => match problem(e) {
+            Ok(p) => service_hours_view(&state, &who, Some(p), Some(&f), Some(id)).await,
+            Err(r) => r,
+        },
     }
 }
 
@@ -954,35 +1173,9 @@ pub async fn service_hours_post(
         Err(r) => return r,
     };
     let result = match what.as_str() {
-        "rules" => {
-            let starts = many(&f, "start");
-            let ends = many(&f, "end");
-            let intervals = starts
-                .iter()
-                .zip(ends.iter())
-                .filter(|(s, e)| !s.trim().is_empty() || !e.trim().is_empty())
-                .map(|(s, e)| prosa_rules::IntervalDraft {
-                    start: (*s).to_owned(),
-                    end: (*e).to_owned(),
-                })
-                .collect();
-            let input = ServiceHoursInput {
-                description: one(&f, "description").to_owned(),
-                weekdays: many(&f, "weekdays")
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
-                intervals,
-                inbox_ids: many(&f, "inbox_ids")
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
-                active: Some(true),
-            };
-            save_service_hours(&state, &who, None, &input)
-                .await
-                .map(|_| ())
-        }
+        "rules" => save_service_hours(&state, &who, None, &hours_input(&f))
+            .await
+            .map(|_| ()),
         "closed-dates" => {
             add_closed_date(
                 &state,
@@ -1010,7 +1203,7 @@ pub async fn service_hours_post(
     match result {
         Ok(()) => back("/admin/service-hours"),
         Err(e) => match problem(e) {
-            Ok(p) => service_hours_view(&state, &who, Some(p), Some(&f)).await,
+            Ok(p) => service_hours_view(&state, &who, Some(p), Some(&f), None).await,
             Err(r) => r,
         },
     }
@@ -1048,8 +1241,14 @@ pub async fn service_hours_remove(
     if let Err(e) = audit(
         &state,
         &who,
-        &format!("{}.delete", what.replace('-', "_")),
-        format!("{what}:{id}"),
+        match what.as_str() {
+            "rules" => "service_hours.delete",
+            _ => "closed_date.delete",
+        },
+        match what.as_str() {
+            "rules" => format!("service_hours_rule:{id}"),
+            _ => format!("closed_date:{id}"),
+        },
         json!({}),
     )
     .await
@@ -1066,12 +1265,22 @@ async fn canned_view(
     who: &Principal,
     p: Option<Problem>,
     typed: Option<&Fields>,
+    editing: Option<i64>,
 ) -> Response {
     let items = state
         .store
         .list_canned_responses()
         .await
         .unwrap_or_default();
+    let editing = editing.and_then(|id| items.iter().find(|c| c.id == id));
+    let from_record = match (typed, editing) {
+        (None, Some(c)) => Some(Fields::from([
+            ("shortcut".to_owned(), vec![c.shortcut.clone()]),
+            ("content".to_owned(), vec![c.content.clone()]),
+        ])),
+        _ => None,
+    };
+    let typed = typed.or(from_record.as_ref());
     let t = |k: &str| typed.map(|f| one(f, k).to_owned()).unwrap_or_default();
     let body = html! {
         (general_msg(&p, &["shortcut", "content"]))
@@ -1079,11 +1288,13 @@ async fn canned_view(
             caption class="sr-only" { "Respostas prontas" }
             thead { tr { th scope="col" { "Atalho" } th scope="col" { "Texto" } th scope="col" { span class="sr-only" { "Ações" } } } }
             tbody {
+                @if items.is_empty() { tr { td colspan="3" class="empty-row" { "Nenhuma resposta pronta cadastrada." } } }
                 @for c in &items {
                     tr {
                         td { code { "/" (c.shortcut) } }
                         td class="pre" { (c.content) }
-                        td {
+                        td class="actions" {
+                            a href=(format!("/admin/canned-responses?edit={}", c.id)) aria-label=(format!("Editar /{}", c.shortcut)) { "Editar" }
                             form method="post" action=(format!("/admin/canned-responses/{}/delete", c.id)) class="inline-form" {
                                 (csrf(who))
                                 button type="submit" class="danger" { "Excluir" }
@@ -1093,8 +1304,8 @@ async fn canned_view(
                 }
             }
         }
-        h2 { "Nova resposta" }
-        form method="post" action="/admin/canned-responses" class="admin-form" {
+        h2 id="canned-form-title" { @if let Some(c) = editing { "Editar /" (c.shortcut) } @else { "Nova resposta" } }
+        form method="post" action=(editing.map(|c| format!("/admin/canned-responses/{}", c.id)).unwrap_or_else(|| "/admin/canned-responses".into())) class="admin-form" aria-labelledby="canned-form-title" {
             (csrf(who))
             label for="cr-shortcut" { "Atalho" }
             input id="cr-shortcut" name="shortcut" value=(t("shortcut")) required placeholder="boleto";
@@ -1102,16 +1313,60 @@ async fn canned_view(
             label for="cr-content" { "Texto" }
             textarea id="cr-content" name="content" rows="4" required { (t("content")) }
             (field_msg(&p, "content"))
-            button type="submit" { "Salvar resposta" }
+            div class="form-actions" {
+                button type="submit" { "Salvar resposta" }
+                @if editing.is_some() { a href="/admin/canned-responses" { "Cancelar" } }
+            }
         }
     };
     admin_page(who, "Respostas prontas", body)
 }
 
-pub async fn canned(State(state): State<AppState>, MaybeUser(who): MaybeUser) -> Response {
+pub async fn canned(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Query(q): Query<EditQuery>,
+) -> Response {
+    let editing = q.edit.as_deref().and_then(|s| s.parse().ok());
     match admin_only(who) {
-        Ok(p) => canned_view(&state, &p, None, None).await,
+        Ok(p) => canned_view(&state, &p, None, None, editing).await,
         Err(r) => r,
+    }
+}
+
+pub async fn canned_edit(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Path(id): Path<String>,
+    MultiForm(f): MultiForm,
+) -> Response {
+    let who = match admin_post(who, &f) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(id) = path_id(&id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let exists = state
+        .store
+        .list_canned_responses()
+        .await
+        .map(|l| l.iter().any(|c| c.id == id));
+    match exists {
+        Ok(true) => {}
+        Ok(false) => return err_response(ApiError::NotFound),
+        Err(e) => return err_response(e.into()),
+    }
+    let input = CannedInput {
+        shortcut: one(&f, "shortcut").to_owned(),
+        content: one(&f, "content").to_owned(),
+    };
+    match save_canned(&state, &who, Some(id), &input).await {
+        Ok(_) => back("/admin/canned-responses"),
+        Err(e) => match problem(e) {
+            Ok(p) => canned_view(&state, &who, Some(p), Some(&f), Some(id)).await,
+            Err(r) => r,
+        },
     }
 }
 
@@ -1131,7 +1386,7 @@ pub async fn canned_post(
     match save_canned(&state, &who, None, &input).await {
         Ok(_) => back("/admin/canned-responses"),
         Err(e) => match problem(e) {
-            Ok(p) => canned_view(&state, &who, Some(p), Some(&f)).await,
+            Ok(p) => canned_view(&state, &who, Some(p), Some(&f), None).await,
             Err(r) => r,
         },
     }
@@ -1184,9 +1439,9 @@ pub async fn audit_page(State(state): State<AppState>, MaybeUser(who): MaybeUser
                 @for e in &entries {
                     tr {
                         td { (fmt_time(e.created_at)) }
-                        td { (e.entry.actor) }
-                        td { code { (e.entry.action) } }
-                        td { (e.entry.target) }
+                        td data-label="Quem" { (e.entry.actor) }
+                        td data-label="Ação" { code { (e.entry.action) } }
+                        td data-label="Alvo" { (e.entry.target) }
                         td class="detail" { (e.entry.detail.to_string()) }
                     }
                 }
@@ -1226,7 +1481,7 @@ pub async fn ratings(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let (mut filter, problem_) = match q.filter() {
+    let (mut filter, mut problem_) = match q.filter() {
         Ok(f) => (f, None),
         Err(e) => (
             RatingFilter {
@@ -1236,19 +1491,51 @@ pub async fn ratings(
             problem(e).ok(),
         ),
     };
-    filter.user_id = who.user_id();
+    filter.user_id = match notification_scope(&who, &q) {
+        Ok(scope) => scope,
+        Err(e) => {
+            problem_ = problem_.or(problem(e).ok());
+            who.user_id()
+        }
+    };
     let items = state
         .store
         .list_notifications(&filter)
         .await
         .unwrap_or_default();
     let rules = state.store.list_rating_rules().await.unwrap_or_default();
+    let supervisor = who.role() >= Role::Supervisor;
+    let users = if supervisor {
+        state.store.list_users().await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let user_name = |id: UserId| {
+        users
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.name.clone())
+            .unwrap_or_default()
+    };
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
     let body = html! {
         (general_msg(&problem_, &[]))
         form method="get" action="/ratings" class="filters" aria-label="Filtros" {
-            label { "Nota de " input name="min_score" type="number" min="0" max="10" value=(v(&q.min_score)) class="narrow"; }
-            label { " a " input name="max_score" type="number" min="0" max="10" value=(v(&q.max_score)) class="narrow"; }
+            @if supervisor {
+                label { "Operador "
+                    select name="operator" {
+                        option value="" { "Minhas notificações" }
+                        option value="all" selected[q.operator.as_deref() == Some("all")] { "Todos os operadores" }
+                        @for u in &users {
+                            @if Some(u.id) != who.user_id() {
+                                option value=(u.id.0) selected[q.operator.as_deref() == Some(&u.id.0.to_string())] { (u.name) }
+                            }
+                        }
+                    }
+                }
+            }
+            label { "Nota mínima " input name="min_score" type="number" min="0" max="10" value=(v(&q.min_score)) class="narrow"; }
+            label { "Nota máxima " input name="max_score" type="number" min="0" max="10" value=(v(&q.max_score)) class="narrow"; }
             label { "Regra "
                 select name="rule_id" {
                     option value="" { "Todas" }
@@ -1274,6 +1561,7 @@ pub async fn ratings(
                         span class="score" aria-label="Nota" { (n.score.map(|s| s.to_string()).unwrap_or_default()) }
                         span class="desc" { (n.payload.get("description").and_then(Value::as_str).unwrap_or("")) }
                         span class="conv" { "Conversa #" (n.conversation_id.map(|c| c.0).unwrap_or(0)) }
+                        @if filter.user_id != Some(n.user_id) { span class="for" { "para " (user_name(n.user_id)) } }
                         span class="when" { (fmt_time(n.created_at)) }
                         span class="state" { @if n.treated_at.is_some() { "Tratada" } @else { "Não tratada" } }
                     }
@@ -1294,8 +1582,8 @@ async fn rating_detail_view(
         Ok(n) => n,
         Err(e) => return err_response(e.into()),
     };
-    let admin = who.role() == Role::Admin;
-    if Some(n.user_id) != who.user_id() && !admin {
+    let supervisor = who.role() >= Role::Supervisor;
+    if Some(n.user_id) != who.user_id() && !supervisor {
         return err_response(ApiError::NotFound);
     }
     let messages = match n.conversation_id {
@@ -1306,18 +1594,53 @@ async fn rating_detail_view(
             .unwrap_or_default(),
         None => Vec::new(),
     };
+    // Who wrote each message, in pt-BR: the subscriber's name, the operator's name, Bot, Sistema.
+    let contact = match n.conversation_id {
+        Some(c) => match state.store.conversation_by_id(c).await {
+            Ok(conv) => state
+                .store
+                .contact_by_id(conv.contact_id)
+                .await
+                .ok()
+                .and_then(|c| c.name),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    let users = state.store.list_users().await.unwrap_or_default();
+    let author = |m: &prosa_domain::message::Message| -> String {
+        use prosa_domain::model::AuthorKind;
+        match m.author_kind {
+            AuthorKind::Contact => contact.clone().unwrap_or_else(|| "Cliente".into()),
+            AuthorKind::Agent => m
+                .author_id
+                .and_then(|id| users.iter().find(|u| u.id == id))
+                .map(|u| u.name.clone())
+                .unwrap_or_else(|| "Atendente".into()),
+            AuthorKind::Bot => "Bot".into(),
+            AuthorKind::System => "Sistema".into(),
+        }
+    };
+    let notified = users
+        .iter()
+        .find(|u| u.id == n.user_id)
+        .map(|u| u.name.clone())
+        .unwrap_or_default();
     let body = html! {
         p { a href="/ratings" { "← Voltar" } }
-        div class="card" {
-            p { strong { "Regra: " } (n.payload.get("description").and_then(Value::as_str).unwrap_or("")) }
-            p { strong { "Nota: " } (n.score.map(|s| s.to_string()).unwrap_or_default()) }
-            p { strong { "Conversa: " } "#" (n.conversation_id.map(|c| c.0).unwrap_or(0)) }
+        dl class="card rating-facts" {
+            dt { "Regra" } dd { (n.payload.get("description").and_then(Value::as_str).unwrap_or("")) }
+            dt { "Nota" } dd { (n.score.map(|s| s.to_string()).unwrap_or_default()) }
+            dt { "Cliente" } dd { (contact.clone().unwrap_or_else(|| "—".into())) }
+            dt { "Conversa" } dd { "#" (n.conversation_id.map(|c| c.0).unwrap_or(0)) }
+            dt { "Avaliada em" } dd { (fmt_time(n.created_at)) }
+            dt { "Notificado" } dd { (notified) }
         }
         h2 { "Mensagens" }
         ol class="transcript" {
             @for m in messages.iter().filter(|m| !m.private) {
                 li class=(format!("msg {}", m.direction.as_str())) {
-                    span class="who" { (m.author_kind.as_str()) " · " (fmt_time(m.sent_at)) }
+                    span class="who" { (author(m)) " · " (fmt_time(m.sent_at)) }
                     p { (m.content.text.clone().unwrap_or_else(|| m.content.unsupported.clone().unwrap_or_default())) }
                 }
             }
@@ -1326,6 +1649,8 @@ async fn rating_detail_view(
         @if let Some(at) = n.treated_at {
             p { "Tratada em " (fmt_time(at)) }
             p class="pre" { (n.treatment_note.clone().unwrap_or_default()) }
+        } @else if Some(n.user_id) != who.user_id() && who.role() != Role::Admin {
+            p class="muted" { "Ainda não tratada pelo operador notificado." }
         } @else {
             form method="post" action=(format!("/ratings/{}", n.id.0)) class="admin-form" {
                 (csrf(who))
@@ -1375,6 +1700,28 @@ pub async fn rating_treat(
         Ok(()) => back(&format!("/ratings/{id}")),
         Err(e) => match problem(e) {
             Ok(p) => rating_detail_view(&state, &who, NotificationId(id), Some(p)).await,
+            Err(r) => r,
+        },
+    }
+}
+
+pub async fn team_rename(
+    State(state): State<AppState>,
+    MaybeUser(who): MaybeUser,
+    Path(id): Path<String>,
+    MultiForm(f): MultiForm,
+) -> Response {
+    let who = match admin_post(who, &f) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(id) = path_id(&id).map(TeamId) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match people::rename_team(&state, &who, id, one(&f, "name")).await {
+        Ok(()) => back("/admin/teams"),
+        Err(e) => match problem(e) {
+            Ok(p) => teams_view(&state, &who, Some(p)).await,
             Err(r) => r,
         },
     }

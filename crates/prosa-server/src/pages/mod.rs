@@ -27,6 +27,11 @@ pub fn nav_for(role: Role, active: &str) -> Vec<NavLink> {
             active: active == "supervision",
         });
     }
+    links.push(NavLink {
+        href: "/ratings",
+        label: "Avaliações",
+        active: active == "ratings",
+    });
     if role == Role::Admin {
         links.push(NavLink {
             href: "/admin",
@@ -56,7 +61,9 @@ pub fn page(
         role_label: role.label_pt(),
         csrf_token: csrf,
     };
-    Html(layout(title, Some(&user), &nav_for(role, active), body, scripts).into_string())
+    // Every signed-in page: the live badge of untreated notifications (`shell.js`).
+    let scripts: Vec<&str> = scripts.iter().copied().chain(["shell.js"]).collect();
+    Html(layout(title, Some(&user), &nav_for(role, active), body, &scripts).into_string())
         .into_response()
 }
 

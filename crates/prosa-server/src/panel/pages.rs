@@ -90,6 +90,7 @@ pub async fn panel_page(State(state): State<AppState>, MaybeUser(who): MaybeUser
                 }
                 button type="button" id="pn-next" class="pn-next" { "Pegar próximo" }
                 p id="pn-status" class="pn-status" role="status" aria-live="polite" {}
+                p id="pn-hours" class="queue-hours" role="status" aria-live="polite" hidden {}
                 h2 id="pn-queue-title" { "Fila de espera " span class="pn-count" id="pn-queue-count" { "0" } }
                 ul id="pn-queue" class="pn-list" aria-live="polite" {}
                 h2 { "Minhas conversas " span class="pn-count" id="pn-mine-count" { "0" } }
