@@ -21,6 +21,7 @@ pub mod inboxes;
 pub mod outbox;
 pub mod panel;
 pub mod users;
+pub mod webhooks;
 
 pub use error::StorageError;
 
