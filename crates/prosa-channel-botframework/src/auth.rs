@@ -29,8 +29,10 @@ pub struct KeyCache {
     pub last_forced: Option<Instant>,
 }
 
+/// The OpenID metadata or keys could not be read: a transient failure, answered 503 so the
+/// Connector retries (not 401, which would drop the activity).
 fn unavailable(what: &str, e: impl std::fmt::Display) -> VerifyError {
-    VerifyError::Misconfigured(format!("{what} unavailable: {e}"))
+    VerifyError::Unavailable(format!("{what}: {e}"))
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, VerifyError> {

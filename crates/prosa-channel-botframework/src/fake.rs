@@ -228,6 +228,16 @@ impl FakeBotFramework {
             "recipient": {"id": "prosa-bot", "name": "Prosa"}, "text": text})
     }
 
+    /// A content URL served by this fake (attachments of activities).
+    pub fn media_url(&self, name: &str) -> String {
+        format!("{}/media/{name}", self.base_url)
+    }
+
+    /// The bytes served at [`FakeBotFramework::media_url`].
+    pub fn media_bytes(name: &str) -> Vec<u8> {
+        format!("fake-connector-file:{name}").into_bytes()
+    }
+
     pub fn token_requests(&self) -> usize {
         self.requests()
             .iter()
@@ -277,6 +287,17 @@ async fn handle(
         headers: headers.clone(),
         body: body.to_vec(),
     });
+    // Attachment content URLs of activities (a channel's file store).
+    if method == Method::GET
+        && let Some(name) = path.strip_prefix("/media/")
+    {
+        return (
+            StatusCode::OK,
+            [("content-type", "application/octet-stream")],
+            FakeBotFramework::media_bytes(name),
+        )
+            .into_response();
+    }
     if let Some(c) = g.canned.pop_front() {
         return reply(c);
     }

@@ -121,6 +121,16 @@ impl FakeMeta {
             .insert(psid.to_owned(), at);
     }
 
+    /// A CDN-like URL of this fake serving [`FakeMeta::media_bytes`] (for attachment payloads).
+    pub fn media_url(&self, name: &str) -> String {
+        format!("{}/media/{name}", self.base_url)
+    }
+
+    /// The bytes served at [`FakeMeta::media_url`].
+    pub fn media_bytes(name: &str) -> Vec<u8> {
+        format!("fake-meta-media:{name}").into_bytes()
+    }
+
     pub fn sign(body: &[u8]) -> String {
         format!(
             "sha256={}",
@@ -225,6 +235,23 @@ async fn handle(
         headers: headers.clone(),
         body: body.to_vec(),
     });
+    // Attachment URLs of webhook payloads: Meta's CDN links need no token.
+    if method == Method::GET
+        && let Some(name) = uri.path().strip_prefix("/media/")
+    {
+        let mime = match name.rsplit('.').next() {
+            Some("jpg") => "image/jpeg",
+            Some("pdf") => "application/pdf",
+            Some("mp4") => "audio/mp4",
+            _ => "application/octet-stream",
+        };
+        return (
+            StatusCode::OK,
+            [("content-type", mime)],
+            FakeMeta::media_bytes(name),
+        )
+            .into_response();
+    }
     if let Some(c) = g.canned.pop_front() {
         return reply(c);
     }

@@ -196,6 +196,7 @@ pub fn message_content(m: &Value) -> MessageContent {
 }
 
 struct Parsed {
+    object: String,
     items: Vec<RoutedItem>,
     watermarks: Vec<Watermark>,
 }
@@ -213,6 +214,7 @@ fn parse_all(body: &[u8]) -> Result<Parsed, ParseError> {
         .and_then(Value::as_array)
         .ok_or_else(|| ParseError::new("entry", "must be an array"))?;
     let mut out = Parsed {
+        object: object.clone(),
         items: Vec::new(),
         watermarks: Vec::new(),
     };
@@ -380,11 +382,32 @@ impl ChannelAdapter for MetaMessagingChannel {
         request: &InboundRequest<'_>,
     ) -> Result<Vec<InboundItem>, ParseError> {
         let page = setting(settings, "page_id");
-        Ok(parse_routed(request.body)?
+        let parsed = parse_all(request.body)?;
+        let mine = |object: &str, account: &str| {
+            object == self.object() && page.is_none_or(|p| p == account)
+        };
+        let mut items: Vec<InboundItem> = parsed
+            .items
             .into_iter()
-            .filter(|r| r.object == self.object() && page.is_none_or(|p| p == r.account_id))
+            .filter(|r| mine(&r.object, &r.account_id))
             .map(|r| r.item)
-            .collect())
+            .collect();
+        // Receipts that name no message (Messenger's watermarks) apply to everything sent
+        // to that person up to their time.
+        items.extend(
+            parsed
+                .watermarks
+                .into_iter()
+                .filter(|w| mine(&parsed.object, &w.account_id))
+                .map(|w| {
+                    InboundItem::Watermark(WatermarkUpdate {
+                        external_id: w.sender,
+                        status: w.status,
+                        up_to: w.watermark,
+                    })
+                }),
+        );
+        Ok(items)
     }
 
     fn handshake(

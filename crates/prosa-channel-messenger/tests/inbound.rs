@@ -138,7 +138,13 @@ fn echoes_objects_pages_and_watermarks() {
             .iter()
             .map(InboundItem::dedupe_key)
             .collect::<Vec<_>>(),
-        ["status:m_OUT1:delivered", "status:m_OUT2:delivered"]
+        [
+            "status:m_OUT1:delivered",
+            "status:m_OUT2:delivered",
+            // Receipts that name a time: everything sent to the person up to then.
+            "watermark:6543210987654321:delivered:1764500000000",
+            "watermark:6543210987654321:read:1764500005000"
+        ]
     );
 }
 

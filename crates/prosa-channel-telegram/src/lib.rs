@@ -356,7 +356,7 @@ pub fn chat_block_change(body: &[u8]) -> Option<(i64, bool)> {
 pub fn callback_query_id(item: &InboundItem) -> Option<&str> {
     match item {
         InboundItem::Message(m) => m.from.meta.as_ref()?.get("callback_query_id")?.as_str(),
-        InboundItem::Status(_) => None,
+        InboundItem::Status(_) | InboundItem::Watermark(_) => None,
     }
 }
 

@@ -58,6 +58,15 @@ pub struct StatusUpdate {
     pub at: Option<Timestamp>,
 }
 
+/// A receipt that names a time instead of a message (Messenger's `delivery`/`read`
+/// watermarks): every message sent to `external_id` up to `up_to` reached `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatermarkUpdate {
+    pub external_id: String,
+    pub status: DeliveryStatus,
+    pub up_to: Timestamp,
+}
+
 /// One thing an inbound request carried. Batched envelopes yield several.
 #[allow(clippy::large_enum_variant)] // short-lived, a few per request; boxing buys nothing
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +74,7 @@ pub struct StatusUpdate {
 pub enum InboundItem {
     Message(InboundMessage),
     Status(StatusUpdate),
+    Watermark(WatermarkUpdate),
 }
 
 impl InboundItem {
@@ -73,6 +83,12 @@ impl InboundItem {
         match self {
             InboundItem::Message(m) => m.provider_message_id.clone(),
             InboundItem::Status(s) => format!("status:{}:{}", s.provider_message_id, s.status),
+            InboundItem::Watermark(w) => format!(
+                "watermark:{}:{}:{}",
+                w.external_id,
+                w.status,
+                w.up_to.as_millisecond()
+            ),
         }
     }
 }
@@ -88,6 +104,10 @@ pub enum VerifyError {
     Expired,
     #[error("inbox is not configured for this: {0}")]
     Misconfigured(String),
+    /// The request could not be checked now (the provider's key or metadata endpoint is
+    /// down): the provider should retry later, so this is not a rejection (HTTP 503).
+    #[error("verification unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Why a verified request could not be read. Answered with 422 naming the field.

@@ -155,6 +155,7 @@ pub async fn inbox_create(
     Json(input): Json<InboxInput>,
 ) -> Result<Response, ApiError> {
     let (kind, settings) = validate_inbox(&input, None)?;
+    crate::channels::meta::check_route_free(&state, kind, &settings, None).await?;
     if state.channels.get(kind).is_none() {
         return Err(ApiError::invalid(
             "channel.kind",
@@ -241,6 +242,7 @@ pub async fn inbox_update(
             "cannot change; create another inbox",
         ));
     }
+    crate::channels::meta::check_route_free(&state, kind, &settings, Some(current.id)).await?;
     let team_id = input
         .team_id
         .as_deref()

@@ -24,6 +24,9 @@ pub struct MessageDto {
     pub selected_option: Option<String>,
     #[schema(value_type = Vec<Object>)]
     pub attachments: Vec<Attachment>,
+    /// A shared location (latitude, longitude, name).
+    #[schema(value_type = Option<Object>)]
+    pub location: Option<prosa_domain::message::Location>,
     pub unsupported: Option<String>,
     pub provider_message_id: Option<String>,
     /// `queued`, `sent`, `delivered`, `read` or `failed` (outgoing public messages).
@@ -42,8 +45,8 @@ impl From<&Message> for MessageDto {
             options,
             selected_option,
             attachments,
+            location,
             unsupported,
-            ..
         } = m.content.clone();
         MessageDto {
             id: m.id.0.to_string(),
@@ -56,6 +59,7 @@ impl From<&Message> for MessageDto {
             options,
             selected_option,
             attachments,
+            location,
             unsupported,
             provider_message_id: m.provider_message_id.clone(),
             delivery_status: m.delivery_status.map(|s| s.as_str().to_owned()),

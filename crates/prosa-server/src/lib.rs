@@ -263,6 +263,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
         .route("/webhooks/{kind}/{inbox_id}", post(webhook::receive).get(webhook::handshake))
+        .route("/webhooks/meta", post(channels::meta::receive).get(channels::meta::handshake))
         // ---- channels
         .route("/widget.js", get(channels::webchat::widget_js))
         .route("/widget.css", get(channels::webchat::widget_css))

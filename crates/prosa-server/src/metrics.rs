@@ -24,6 +24,8 @@ pub struct Metrics {
     pub messages_out: Family<ChannelLabel, Counter>,
     pub duplicates: Family<ChannelLabel, Counter>,
     pub webhook_rejected: Family<ChannelLabel, Counter>,
+    pub webhook_unavailable: Family<ChannelLabel, Counter>,
+    pub webhook_unhandled: Family<ChannelLabel, Counter>,
     pub send_failures: Family<SendFailureLabel, Counter>,
     pub outbox_retries: Counter,
     pub dead_letters: Counter,
@@ -42,6 +44,8 @@ impl Default for Metrics {
             messages_out: Family::default(),
             duplicates: Family::default(),
             webhook_rejected: Family::default(),
+            webhook_unavailable: Family::default(),
+            webhook_unhandled: Family::default(),
             send_failures: Family::default(),
             outbox_retries: Counter::default(),
             dead_letters: Counter::default(),
@@ -73,6 +77,16 @@ impl Default for Metrics {
             "webhook_rejected",
             "Inbound requests refused (signature, body)",
             m.webhook_rejected.clone(),
+        );
+        registry.register(
+            "webhook_unavailable",
+            "Inbound requests answered 503 because they could not be verified now",
+            m.webhook_unavailable.clone(),
+        );
+        registry.register(
+            "webhook_unhandled",
+            "Verified inbound content kept but not usable (unreadable, no inbox for the account)",
+            m.webhook_unhandled.clone(),
         );
         registry.register(
             "send_failures",

@@ -48,26 +48,23 @@ pub async fn receive(
         body: &body,
     };
     if let Err(e) = adapter.verify(&inbox.settings, &request).await {
-        state.metrics.webhook_rejected.get_or_create(&label).inc();
-        tracing::info!(inbox_id = inbox.id.0, reason = %e, "webhook refused");
-        return Ok(match e {
-            VerifyError::Misconfigured(_) => (
-                StatusCode::FORBIDDEN,
-                Json(json!({"error": "forbidden", "message": e.to_string()})),
-            )
-                .into_response(),
-            _ => (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({"error": "unauthorized", "message": e.to_string()})),
-            )
-                .into_response(),
-        });
+        return Ok(refusal(&state, inbox.kind, Some(inbox.id), &e));
     }
-    let items = adapter.parse(&inbox.settings, &request).map_err(|e| {
-        state.metrics.webhook_rejected.get_or_create(&label).inc();
-        ApiError::invalid(e.field, e.problem)
-    })?;
     let raw = String::from_utf8_lossy(&body);
+    let items = match adapter.parse(&inbox.settings, &request) {
+        Ok(items) => items,
+        // The API channel's callers are the ISP's own systems: they get the field at fault.
+        Err(e) if inbox.kind == ChannelKind::Api => {
+            state.metrics.webhook_rejected.get_or_create(&label).inc();
+            return Err(ApiError::invalid(e.field, e.problem));
+        }
+        // A provider retries anything but 200 (Meta for days): a verified body Prosa cannot
+        // read is kept for inspection, shown as the inbox's last error, and acknowledged.
+        Err(e) => {
+            unhandled(&state, &inbox, None, &format!("unreadable body: {e}"), &raw).await?;
+            Vec::new()
+        }
+    };
     crate::channels::store_items(&state, &inbox, &items, &raw).await?;
     state
         .metrics
@@ -92,4 +89,78 @@ pub async fn handshake(
         Some(Ok(challenge)) => Ok((StatusCode::OK, challenge).into_response()),
         Some(Err(_)) => Err(ApiError::Forbidden),
     }
+}
+
+/// The answer to a request that failed verification: 401 (forged or expired), 403 (the inbox
+/// cannot verify this kind of request), or 503 when verification is impossible right now (a
+/// provider key endpoint down) so that the provider retries.
+pub fn refusal(
+    state: &AppState,
+    kind: ChannelKind,
+    inbox: Option<InboxId>,
+    e: &VerifyError,
+) -> Response {
+    let label = crate::metrics::Metrics::channel(kind);
+    let (status, code) = match e {
+        VerifyError::Unavailable(_) => {
+            state
+                .metrics
+                .webhook_unavailable
+                .get_or_create(&label)
+                .inc();
+            tracing::warn!(inbox_id = inbox.map(|i| i.0), reason = %e, "webhook not verifiable now; the provider will retry");
+            let mut r = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "unavailable", "message": e.to_string()})),
+            )
+                .into_response();
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("30"),
+            );
+            return r;
+        }
+        VerifyError::Misconfigured(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        _ => (StatusCode::UNAUTHORIZED, "unauthorized"),
+    };
+    state.metrics.webhook_rejected.get_or_create(&label).inc();
+    tracing::info!(inbox_id = inbox.map(|i| i.0), reason = %e, "webhook refused");
+    (
+        status,
+        Json(json!({"error": code, "message": e.to_string()})),
+    )
+        .into_response()
+}
+
+/// Records verified content that reached no message (kept, counted, logged, and shown as the
+/// inbox's last error when there is an inbox).
+pub async fn unhandled(
+    state: &AppState,
+    inbox: &prosa_domain::model::Inbox,
+    route_key: Option<&str>,
+    reason: &str,
+    raw: &str,
+) -> Result<(), ApiError> {
+    tracing::warn!(
+        inbox_id = inbox.id.0,
+        reason,
+        "webhook content not usable; kept and acknowledged"
+    );
+    state
+        .metrics
+        .webhook_unhandled
+        .get_or_create(&crate::metrics::Metrics::channel(inbox.kind))
+        .inc();
+    state
+        .store
+        .record_unhandled_webhook(&prosa_storage::webhooks::NewUnhandled {
+            inbox_id: Some(inbox.id),
+            kind: inbox.kind,
+            route_key,
+            reason,
+            raw,
+        })
+        .await?;
+    state.store.record_inbox_error(inbox.id, reason).await?;
+    Ok(())
 }

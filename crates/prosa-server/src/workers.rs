@@ -141,6 +141,12 @@ async fn store_inbound(
                 )
                 .await?;
         }
+        InboundItem::Watermark(w) => {
+            state
+                .store
+                .process_watermark(pending.id, inbox.id, &w.external_id, w.status, w.up_to)
+                .await?;
+        }
     }
     Ok(())
 }

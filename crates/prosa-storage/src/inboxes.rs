@@ -27,9 +27,13 @@ impl Store {
         let now = now_ms();
         let settings = inbox.settings.to_string();
         let id: (i64,) = in_tx!(self, tx, _pg => {
-            sqlx::query_as("INSERT INTO inbox (name, channel_kind, settings, team_id, bot_enabled, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6, $6) RETURNING inbox_id")
+            let id: (i64,) = sqlx::query_as("INSERT INTO inbox (name, channel_kind, settings, team_id, bot_enabled, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6, $6) RETURNING inbox_id")
                 .bind(inbox.name.trim()).bind(inbox.kind.as_str()).bind(&settings).bind(inbox.team_id.map(|t| t.0)).bind(inbox.bot_enabled).bind(now)
-                .fetch_one(&mut *tx).await?
+                .fetch_one(&mut *tx).await?;
+            if let Some((object, key)) = crate::webhooks::route_of(inbox.kind, &inbox.settings) {
+                sqlx::query("INSERT INTO inbox_route (route_kind, route_key, inbox_id) VALUES ($1, $2, $3)").bind(object).bind(&key).bind(id.0).execute(&mut *tx).await?;
+            }
+            id
         });
         Ok(InboxId(id.0))
     }
@@ -54,6 +58,10 @@ impl Store {
                 .bind(inbox.name.trim()).bind(&settings).bind(inbox.team_id.map(|t| t.0)).bind(inbox.bot_enabled).bind(active).bind(now).bind(id.0)
                 .execute(&mut *tx).await?;
             if done.rows_affected() == 0 { return Err(StorageError::NotFound); }
+            sqlx::query("DELETE FROM inbox_route WHERE inbox_id = $1").bind(id.0).execute(&mut *tx).await?;
+            if let Some((object, key)) = crate::webhooks::route_of(inbox.kind, &inbox.settings) {
+                sqlx::query("INSERT INTO inbox_route (route_kind, route_key, inbox_id) VALUES ($1, $2, $3)").bind(object).bind(&key).bind(id.0).execute(&mut *tx).await?;
+            }
         });
         Ok(())
     }

@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod panel;
 pub mod people;
 pub mod users;
+pub mod webhooks;
 
 pub use error::StorageError;
 

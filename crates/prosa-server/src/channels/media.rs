@@ -65,8 +65,52 @@ async fn fetch(
             .map_err(|e| e.to_string())?;
             Ok((f.bytes, f.mime_type))
         }
+        // Meta's attachment URLs (signed CDN links) and Bot Framework content URLs are
+        // fetched as they are, after the egress policy: they come from a payload.
+        ChannelKind::Messenger | ChannelKind::Instagram | ChannelKind::BotFramework => {
+            download_url(state, url).await
+        }
         _ => Err("no media download for this channel".into()),
     }
+}
+
+/// GETs a media URL found in a payload: egress-checked (no private targets unless allowed),
+/// no redirects, size- and time-limited.
+async fn download_url(state: &AppState, url: &str) -> Result<(Vec<u8>, Option<String>), String> {
+    let policy = prosa_channel::egress::EgressPolicy {
+        allowed_private_hosts: state.config.egress.allowed_private_hosts.clone(),
+    };
+    let url = policy.check(url).await.map_err(|e| e.to_string())?;
+    let mut response = state
+        .http
+        .get(url)
+        .timeout(TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| format!("download failed: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("download answered {}", response.status()));
+    }
+    if response.content_length().is_some_and(|n| n > MAX_BYTES) {
+        return Err(format!("media larger than {MAX_BYTES} bytes"));
+    }
+    let mime = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("download failed: {e}"))?
+    {
+        if (bytes.len() + chunk.len()) as u64 > MAX_BYTES {
+            return Err(format!("media larger than {MAX_BYTES} bytes"));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok((bytes, mime))
 }
 
 /// Downloads the provider media of a stored incoming message; best effort (a failure leaves

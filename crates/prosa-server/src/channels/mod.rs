@@ -3,6 +3,7 @@
 //! and the website chat ([`webchat`]).
 
 pub mod media;
+pub mod meta;
 pub mod telegram;
 pub mod webchat;
 
