@@ -893,7 +893,12 @@ pub async fn session_delete(
         crate::admin::rating_list,
         crate::admin::notification_list,
         crate::admin::notification_count,
-        crate::admin::notification_treat
+        crate::admin::notification_treat,
+        // ---- channels
+        crate::channels::check::test_api,
+        crate::channels::pairing::connect_api,
+        crate::channels::pairing::state_api,
+        crate::channels::typing::operator_typing
     ),
     components(schemas(
         InboxDto,
@@ -930,7 +935,10 @@ pub async fn session_delete(
         crate::admin::ScheduleSettings,
         crate::admin::CannedInput,
         crate::admin::NotificationDto,
-        crate::admin::TreatInput
+        crate::admin::TreatInput,
+        // ---- channels
+        crate::channels::check::CheckOutcome,
+        crate::channels::pairing::Pairing
     ))
 )]
 pub struct ApiDoc;

@@ -210,6 +210,10 @@ pub fn router(state: AppState) -> Router {
             "/attachments/{message_id}/{index}",
             get(channels::media::serve),
         )
+        .route("/inboxes/{id}/test", post(channels::check::test_api))
+        .route("/inboxes/{id}/evolution/connect", post(channels::pairing::connect_api))
+        .route("/inboxes/{id}/evolution/state", get(channels::pairing::state_api))
+        .route("/conversations/{id}/typing", post(channels::typing::operator_typing))
         .route("/openapi.json", get(openapi));
     Router::new()
         .route("/", get(pages::index))
@@ -223,6 +227,11 @@ pub fn router(state: AppState) -> Router {
         // ---- admin
         .route("/admin", get(admin::pages::home))
         .route("/admin/users", get(admin::pages::users).post(admin::pages::users_create))
+        .route("/admin/inboxes", get(admin::pages::inboxes::list).post(admin::pages::inboxes::create))
+        .route("/admin/inboxes/new", get(admin::pages::inboxes::new_form))
+        .route("/admin/inboxes/{id}", get(admin::pages::inboxes::detail).post(admin::pages::inboxes::update))
+        .route("/admin/inboxes/{id}/test", post(admin::pages::inboxes::test))
+        .route("/admin/inboxes/{id}/connect", post(admin::pages::inboxes::connect))
         .route("/admin/users/{id}/active", post(admin::pages::user_active))
         .route("/admin/teams", get(admin::pages::teams).post(admin::pages::teams_create))
         .route("/admin/categories", get(admin::pages::categories).post(admin::pages::categories_create))

@@ -63,6 +63,9 @@ pub async fn receive(
                 .into_response(),
         });
     }
+    if inbox.kind == ChannelKind::WhatsappEvolution {
+        crate::channels::pairing::on_webhook(&state, &inbox, &body).await;
+    }
     let items = adapter.parse(&inbox.settings, &request).map_err(|e| {
         state.metrics.webhook_rejected.get_or_create(&label).inc();
         ApiError::invalid(e.field, e.problem)

@@ -495,6 +495,21 @@ enum ClientFrame {
     Typing,
 }
 
+/// The visitor is typing: shown in the panel for their latest conversation.
+async fn visitor_typing(state: &AppState, inbox: &Inbox, external: &str) {
+    let Ok(list) = state.store.identity_conversations(inbox.id, external).await else {
+        return;
+    };
+    let Some(last) = list.into_iter().max_by_key(|c| c.0) else {
+        return;
+    };
+    if let Ok(c) = state.store.conversation_by_id(last).await
+        && let Err(e) = super::typing::publish(state, &c, super::typing::CONTACT).await
+    {
+        tracing::debug!(error = %e, "recording visitor typing");
+    }
+}
+
 async fn handle_client(
     state: &AppState,
     inbox: &Inbox,
@@ -506,7 +521,10 @@ async fn handle_client(
         Err(_) => return Some(json!({"type": "error", "message": "mensagem inválida"})),
     };
     let (client_id, content) = match frame {
-        ClientFrame::Typing => return None,
+        ClientFrame::Typing => {
+            visitor_typing(state, inbox, external).await;
+            return None;
+        }
         ClientFrame::Message { client_id, text } => {
             let t = text.trim();
             if t.is_empty() || t.chars().count() > MAX_TEXT {
