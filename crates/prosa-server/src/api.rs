@@ -898,7 +898,8 @@ pub async fn session_delete(
         crate::channels::check::test_api,
         crate::channels::pairing::connect_api,
         crate::channels::pairing::state_api,
-        crate::channels::typing::operator_typing
+        crate::channels::typing::operator_typing,
+        crate::channels::webchat::files::operator_upload
     ),
     components(schemas(
         InboxDto,

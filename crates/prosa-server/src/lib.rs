@@ -214,6 +214,11 @@ pub fn router(state: AppState) -> Router {
         .route("/inboxes/{id}/evolution/connect", post(channels::pairing::connect_api))
         .route("/inboxes/{id}/evolution/state", get(channels::pairing::state_api))
         .route("/conversations/{id}/typing", post(channels::typing::operator_typing))
+        .route(
+            "/conversations/{id}/attachments",
+            post(channels::webchat::files::operator_upload)
+                .layer(DefaultBodyLimit::max(channels::webchat::files::MAX_FILE_BYTES)),
+        )
         .route("/openapi.json", get(openapi));
     Router::new()
         .route("/", get(pages::index))
@@ -260,6 +265,9 @@ pub fn router(state: AppState) -> Router {
             .route("/{inbox_id}/session", post(channels::webchat::session).options(channels::webchat::preflight))
             .route("/{inbox_id}/offline", post(channels::webchat::offline).options(channels::webchat::preflight))
             .route("/{inbox_id}/ws", get(channels::webchat::upgrade))
+            .route("/{inbox_id}/upload", post(channels::webchat::files::upload).options(channels::webchat::preflight)
+                .layer(DefaultBodyLimit::max(channels::webchat::files::MAX_FILE_BYTES)))
+            .route("/{inbox_id}/files/{message_id}/{index}", get(channels::webchat::files::file))
             .layer(DefaultBodyLimit::max(16 * 1024))
             .layer(SetResponseHeaderLayer::overriding(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"))))
         .nest("/api/v1", api)

@@ -18,7 +18,13 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 
 async fn app() -> App {
     let url = fresh_url(false).await.unwrap();
-    App::start(test_config(&url)).await
+    let mut config = test_config(&url);
+    // The SQLite file's folder also keeps the media.
+    config.data_dir = std::path::PathBuf::from(
+        url.trim_start_matches("sqlite://")
+            .trim_end_matches("/prosa.db"),
+    );
+    App::start(config).await
 }
 
 async fn put(app: &App, path: &str, body: Value) -> reqwest::Response {
@@ -725,4 +731,130 @@ async fn browser_cookie(app: &App) -> String {
         .next()
         .unwrap()
         .to_owned()
+}
+
+async fn visitor(app: &App, inbox: &str) -> (String, Socket) {
+    let session: Value = app
+        .client
+        .post(app.url(&format!("/webchat/{inbox}/session")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    let url = format!(
+        "ws://{}/webchat/{inbox}/ws?token={}",
+        app.running.addr,
+        url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    next_json(&mut ws, "ready", |f| f["type"] == "ready").await;
+    (token, ws)
+}
+
+async fn upload(app: &App, inbox: &str, token: &str, cid: &str, name: &str, body: Vec<u8>) -> u16 {
+    app.client
+        .post(app.url(&format!("/webchat/{inbox}/upload")))
+        .query(&[("token", token), ("client_id", cid), ("name", name)])
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn website_chat_files_go_both_ways_and_only_to_their_visitor() {
+    let app = app().await;
+    let inbox = create_inbox(&app, "Site", "web_chat", json!({})).await;
+    let (token, mut ws) = visitor(&app, &inbox).await;
+    let png = b"\x89PNG\r\n\x1a\n-a-tiny-picture".to_vec();
+    assert_eq!(upload(&app, &inbox, &token, "f1", "../foto do modem.png", png.clone()).await, 202);
+    let m = next_json(&mut ws, "the visitor's file", |f| f["type"] == "message").await;
+    assert_eq!(m["client_id"], "f1");
+    let a = &m["attachments"][0];
+    assert_eq!((a["kind"].as_str(), a["file_name"].as_str()), (Some("image"), Some("foto do modem.png")));
+    let url = a["url"].as_str().unwrap().to_owned();
+    let r = app
+        .client
+        .get(app.url(&url))
+        .query(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+
+    // Another visitor cannot fetch it; bad files are refused with the reason.
+    let (other, _other_ws) = visitor(&app, &inbox).await;
+    let r = app
+        .client
+        .get(app.url(&url))
+        .query(&[("token", other.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(upload(&app, &inbox, &token, "f2", "x.svg", b"<svg onload=alert(1)>".to_vec()).await, 422);
+    assert_eq!(upload(&app, &inbox, &token, "f3", "big.pdf", vec![b'%'; 6 * 1024 * 1024]).await, 413);
+    assert_eq!(upload(&app, &inbox, "forjado", "f4", "a.png", png.clone()).await, 401);
+
+    // The panel gets the file through the operators' attachment route.
+    let mid = m["id"].as_str().unwrap();
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/attachments/{mid}/0")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+
+    // An operator sends the invoice PDF; the visitor sees it arrive and downloads it.
+    let conv = app.get("/api/v1/conversations").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pdf = b"%PDF-1.4\n% fatura de teste\n".to_vec();
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/conversations/{conv}/attachments")))
+        .query(&[("name", "fatura-novembro.pdf"), ("caption", "Segue a fatura")])
+        .bearer_auth(&app.token)
+        .header("content-type", "application/octet-stream")
+        .body(pdf.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let sent = next_json(&mut ws, "the operator's file", |f| {
+        f["type"] == "message" && f["direction"] == "outgoing"
+    })
+    .await;
+    assert_eq!(sent["text"], "Segue a fatura");
+    let a = &sent["attachments"][0];
+    assert_eq!(a["kind"], "document");
+    let r = app
+        .client
+        .get(app.url(a["url"].as_str().unwrap()))
+        .query(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"fatura-novembro.pdf\"")
+    );
+    assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
+    app.stop().await;
 }

@@ -37,6 +37,9 @@ impl ChannelAdapter for WebChatChannel {
 
 // ------------------------------------------------------------------ visitor sessions and socket
 
+#[path = "webchat_files.rs"]
+pub mod files;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -351,7 +354,10 @@ fn visitor_view(m: &Message) -> Value {
         "text": m.content.text,
         "options": m.content.options,
         "selected_option": m.content.selected_option,
-        "attachments": m.content.attachments.iter().map(|a| json!({"kind": a.kind, "file_name": a.file_name})).collect::<Vec<_>>(),
+        "attachments": m.content.attachments.iter().enumerate().map(|(i, a)| json!({
+            "kind": a.kind, "file_name": a.file_name, "mime_type": a.mime_type,
+            "url": files::visitor_url(m.inbox_id, m, i),
+        })).collect::<Vec<_>>(),
         "client_id": m.provider_message_id.as_deref().and_then(|p| p.rsplit_once('/')).map(|(_, c)| c),
         "sent_at": m.sent_at.to_string(),
     })
