@@ -26,7 +26,7 @@ test('visitor writes, reloads, sees everything; operator types and replies live;
     const admin = await api(prosa.base);
     const inbox = await admin.call('POST', '/api/v1/inboxes', { name: 'Site', channel: { kind: 'web_chat', title: 'Atendimento Provedor Exemplo' } });
     assert.equal(inbox.status, 201);
-    assert.equal((await admin.call('PUT', '/api/v1/users/me/presence', { presence: 'online' })).status, 200);
+    assert.equal((await admin.call('PUT', '/api/v1/users/me/presence', { presence: 'online' })).status, 204);
 
     const ctx = await b.newContext({ viewport: { width: 1366, height: 768 } });
     const visitor = await ctx.newPage();
