@@ -211,13 +211,23 @@ pub fn router(state: AppState) -> Router {
             get(channels::media::serve),
         )
         .route("/inboxes/{id}/test", post(channels::check::test_api))
-        .route("/inboxes/{id}/evolution/connect", post(channels::pairing::connect_api))
-        .route("/inboxes/{id}/evolution/state", get(channels::pairing::state_api))
-        .route("/conversations/{id}/typing", post(channels::typing::operator_typing))
+        .route(
+            "/inboxes/{id}/evolution/connect",
+            post(channels::pairing::connect_api),
+        )
+        .route(
+            "/inboxes/{id}/evolution/state",
+            get(channels::pairing::state_api),
+        )
+        .route(
+            "/conversations/{id}/typing",
+            post(channels::typing::operator_typing),
+        )
         .route(
             "/conversations/{id}/attachments",
-            post(channels::webchat::files::operator_upload)
-                .layer(DefaultBodyLimit::max(channels::webchat::files::MAX_FILE_BYTES)),
+            post(channels::webchat::files::operator_upload).layer(DefaultBodyLimit::max(
+                channels::webchat::files::MAX_FILE_BYTES,
+            )),
         )
         .route("/openapi.json", get(openapi));
     Router::new()

@@ -41,10 +41,7 @@ async fn create_inbox(app: &App, name: &str, kind: &str, settings: Value) -> Str
     let mut channel = settings;
     channel["kind"] = json!(kind);
     let r = app
-        .post(
-            "/api/v1/inboxes",
-            json!({"name": name, "channel": channel}),
-        )
+        .post("/api/v1/inboxes", json!({"name": name, "channel": channel}))
         .await;
     let status = r.status();
     let body: Value = r.json().await.unwrap();
@@ -210,10 +207,7 @@ async fn testing_credentials_of_every_provider_kind() {
     let bad = test_credentials(&app, &id).await;
     assert_eq!(bad["ok"], false);
     assert!(
-        bad["message"]
-            .as_str()
-            .unwrap()
-            .contains("AADSTS7000215"),
+        bad["message"].as_str().unwrap().contains("AADSTS7000215"),
         "{bad}"
     );
 
@@ -262,7 +256,10 @@ async fn evolution_pairing_creates_the_instance_and_follows_it_to_connected() {
 
     // Not created yet: "Conectar" creates it, with the webhook pointing at this inbox.
     let p: Value = app
-        .post(&format!("/api/v1/inboxes/{id}/evolution/connect"), json!({}))
+        .post(
+            &format!("/api/v1/inboxes/{id}/evolution/connect"),
+            json!({}),
+        )
         .await
         .json()
         .await
@@ -303,8 +300,13 @@ async fn evolution_pairing_creates_the_instance_and_follows_it_to_connected() {
     .await
     .unwrap();
     assert_eq!(r.status(), 200);
-    let s = app.get(&format!("/api/v1/inboxes/{id}/evolution/state")).await;
-    assert_eq!((s["state"].as_str(), s["qr"].as_str()), (Some("connecting"), Some(new_qr)));
+    let s = app
+        .get(&format!("/api/v1/inboxes/{id}/evolution/state"))
+        .await;
+    assert_eq!(
+        (s["state"].as_str(), s["qr"].as_str()),
+        (Some("connecting"), Some(new_qr))
+    );
     assert_eq!(s["state_label"], "aguardando a leitura do QR code");
 
     // A forged webhook changes nothing.
@@ -335,14 +337,19 @@ async fn evolution_pairing_creates_the_instance_and_follows_it_to_connected() {
     .await
     .unwrap();
     assert_eq!(r.status(), 200);
-    let s = app.get(&format!("/api/v1/inboxes/{id}/evolution/state")).await;
+    let s = app
+        .get(&format!("/api/v1/inboxes/{id}/evolution/state"))
+        .await;
     assert_eq!(s["state"], "open");
     assert_eq!(s["state_label"], "conectado");
     assert!(s["qr"].is_null());
 
     // Connecting again when already open: no QR code.
     let p: Value = app
-        .post(&format!("/api/v1/inboxes/{id}/evolution/connect"), json!({}))
+        .post(
+            &format!("/api/v1/inboxes/{id}/evolution/connect"),
+            json!({}),
+        )
         .await
         .json()
         .await
@@ -351,7 +358,10 @@ async fn evolution_pairing_creates_the_instance_and_follows_it_to_connected() {
     // Only Evolution inboxes pair.
     let web = create_inbox(&app, "Site", "web_chat", json!({})).await;
     let r = app
-        .post(&format!("/api/v1/inboxes/{web}/evolution/connect"), json!({}))
+        .post(
+            &format!("/api/v1/inboxes/{web}/evolution/connect"),
+            json!({}),
+        )
         .await;
     assert_eq!(r.status(), 422);
     app.stop().await;
@@ -419,6 +429,12 @@ impl Browser {
             .send()
             .await
             .unwrap();
+        if r.status() == 303 {
+            // Saved: the browser follows to the inbox page (a reload there posts nothing).
+            let to = r.headers()["location"].to_str().unwrap().to_owned();
+            let page = self.http.get(app.url(&to)).send().await.unwrap();
+            return (page.status().as_u16(), page.text().await.unwrap());
+        }
         (r.status().as_u16(), r.text().await.unwrap())
     }
 }
@@ -448,7 +464,10 @@ async fn admin_pages_create_edit_test_and_never_show_secrets() {
                 ("name", "WhatsApp <Vendas>"),
                 ("s.phone_number_id", ""),
                 ("s.access_token", "segredo-de-acesso-1"),
-                ("s.app_secret", prosa_channel_whatsapp_cloud::fake::APP_SECRET),
+                (
+                    "s.app_secret",
+                    prosa_channel_whatsapp_cloud::fake::APP_SECRET,
+                ),
                 ("s.base_url", &wa.base_url),
             ],
         )
@@ -468,9 +487,15 @@ async fn admin_pages_create_edit_test_and_never_show_secrets() {
             &[
                 ("kind", "whatsapp_cloud"),
                 ("name", "WhatsApp Vendas"),
-                ("s.phone_number_id", prosa_channel_whatsapp_cloud::fake::PHONE_NUMBER_ID),
+                (
+                    "s.phone_number_id",
+                    prosa_channel_whatsapp_cloud::fake::PHONE_NUMBER_ID,
+                ),
                 ("s.access_token", prosa_channel_whatsapp_cloud::fake::TOKEN),
-                ("s.app_secret", prosa_channel_whatsapp_cloud::fake::APP_SECRET),
+                (
+                    "s.app_secret",
+                    prosa_channel_whatsapp_cloud::fake::APP_SECRET,
+                ),
                 ("s.verify_token", ""),
                 ("s.base_url", "ftp://graph"),
             ],
@@ -487,9 +512,15 @@ async fn admin_pages_create_edit_test_and_never_show_secrets() {
             &[
                 ("kind", "whatsapp_cloud"),
                 ("name", "WhatsApp Vendas"),
-                ("s.phone_number_id", prosa_channel_whatsapp_cloud::fake::PHONE_NUMBER_ID),
+                (
+                    "s.phone_number_id",
+                    prosa_channel_whatsapp_cloud::fake::PHONE_NUMBER_ID,
+                ),
                 ("s.access_token", prosa_channel_whatsapp_cloud::fake::TOKEN),
-                ("s.app_secret", prosa_channel_whatsapp_cloud::fake::APP_SECRET),
+                (
+                    "s.app_secret",
+                    prosa_channel_whatsapp_cloud::fake::APP_SECRET,
+                ),
                 ("s.verify_token", ""),
                 ("s.base_url", &wa.base_url),
                 ("bot_enabled", "on"),
@@ -515,6 +546,13 @@ async fn admin_pages_create_edit_test_and_never_show_secrets() {
     assert!(page.contains("Campos do webhook"));
     assert!(!page.contains(prosa_channel_whatsapp_cloud::fake::TOKEN));
 
+    // The flash is shown once: the same address again shows nothing secret.
+    let inboxes = app.get("/api/v1/inboxes").await;
+    assert_eq!(
+        inboxes.as_array().unwrap().len(),
+        1,
+        "errors created nothing"
+    );
     // Later: secrets are "definido", never their value.
     let detail = browser.page(&app, &format!("/admin/inboxes/{id}")).await;
     assert!(detail.contains("definido"));
@@ -531,7 +569,10 @@ async fn admin_pages_create_edit_test_and_never_show_secrets() {
     let (_, tested) = browser
         .submit(&app, &format!("/admin/inboxes/{id}/test"), &[])
         .await;
-    assert!(tested.contains("Credenciais válidas: número +55 48 99999-0000"), "{tested}");
+    assert!(
+        tested.contains("Credenciais válidas: número +55 48 99999-0000"),
+        "{tested}"
+    );
 
     // Edit with blank secrets: they are kept; the name changes.
     let (_, saved) = browser
@@ -541,7 +582,10 @@ async fn admin_pages_create_edit_test_and_never_show_secrets() {
             &[
                 ("kind", "whatsapp_cloud"),
                 ("name", "WhatsApp Suporte"),
-                ("s.phone_number_id", prosa_channel_whatsapp_cloud::fake::PHONE_NUMBER_ID),
+                (
+                    "s.phone_number_id",
+                    prosa_channel_whatsapp_cloud::fake::PHONE_NUMBER_ID,
+                ),
                 ("s.access_token", ""),
                 ("s.app_secret", ""),
                 ("s.verify_token", ""),
@@ -578,13 +622,14 @@ async fn admin_pages_create_edit_test_and_never_show_secrets() {
         .submit(
             &app,
             "/admin/inboxes",
-            &[("kind", "web_chat"), ("name", "Site"), ("s.title", "Fale com a gente")],
+            &[
+                ("kind", "web_chat"),
+                ("name", "Site"),
+                ("s.title", "Fale com a gente"),
+            ],
         )
         .await;
-    assert!(
-        web.contains("/widget.js&quot; data-inbox=&quot;"),
-        "{web}"
-    );
+    assert!(web.contains("/widget.js&quot; data-inbox=&quot;"), "{web}");
 
     // An operator is refused; a form without the CSRF token is refused.
     let r = browser
@@ -774,11 +819,25 @@ async fn website_chat_files_go_both_ways_and_only_to_their_visitor() {
     let inbox = create_inbox(&app, "Site", "web_chat", json!({})).await;
     let (token, mut ws) = visitor(&app, &inbox).await;
     let png = b"\x89PNG\r\n\x1a\n-a-tiny-picture".to_vec();
-    assert_eq!(upload(&app, &inbox, &token, "f1", "../foto do modem.png", png.clone()).await, 202);
+    assert_eq!(
+        upload(
+            &app,
+            &inbox,
+            &token,
+            "f1",
+            "../foto do modem.png",
+            png.clone()
+        )
+        .await,
+        202
+    );
     let m = next_json(&mut ws, "the visitor's file", |f| f["type"] == "message").await;
     assert_eq!(m["client_id"], "f1");
     let a = &m["attachments"][0];
-    assert_eq!((a["kind"].as_str(), a["file_name"].as_str()), (Some("image"), Some("foto do modem.png")));
+    assert_eq!(
+        (a["kind"].as_str(), a["file_name"].as_str()),
+        (Some("image"), Some("foto do modem.png"))
+    );
     let url = a["url"].as_str().unwrap().to_owned();
     let r = app
         .client
@@ -801,9 +860,34 @@ async fn website_chat_files_go_both_ways_and_only_to_their_visitor() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    assert_eq!(upload(&app, &inbox, &token, "f2", "x.svg", b"<svg onload=alert(1)>".to_vec()).await, 422);
-    assert_eq!(upload(&app, &inbox, &token, "f3", "big.pdf", vec![b'%'; 6 * 1024 * 1024]).await, 413);
-    assert_eq!(upload(&app, &inbox, "forjado", "f4", "a.png", png.clone()).await, 401);
+    assert_eq!(
+        upload(
+            &app,
+            &inbox,
+            &token,
+            "f2",
+            "x.svg",
+            b"<svg onload=alert(1)>".to_vec()
+        )
+        .await,
+        422
+    );
+    assert_eq!(
+        upload(
+            &app,
+            &inbox,
+            &token,
+            "f3",
+            "big.pdf",
+            vec![b'%'; 6 * 1024 * 1024]
+        )
+        .await,
+        413
+    );
+    assert_eq!(
+        upload(&app, &inbox, "forjado", "f4", "a.png", png.clone()).await,
+        401
+    );
 
     // The panel gets the file through the operators' attachment route.
     let mid = m["id"].as_str().unwrap();
@@ -826,7 +910,10 @@ async fn website_chat_files_go_both_ways_and_only_to_their_visitor() {
     let r = app
         .client
         .post(app.url(&format!("/api/v1/conversations/{conv}/attachments")))
-        .query(&[("name", "fatura-novembro.pdf"), ("caption", "Segue a fatura")])
+        .query(&[
+            ("name", "fatura-novembro.pdf"),
+            ("caption", "Segue a fatura"),
+        ])
         .bearer_auth(&app.token)
         .header("content-type", "application/octet-stream")
         .body(pdf.clone())

@@ -53,6 +53,17 @@ impl Store {
             .collect())
     }
 
+    /// Reads and removes a setting at once (one-time values such as a page's flash message).
+    pub async fn take_setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        let row: Option<(String,)> = in_tx!(self, tx, _pg => {
+            sqlx::query_as("DELETE FROM setting WHERE key = $1 RETURNING value")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+        });
+        Ok(row.and_then(|(v,)| serde_json::from_str(&v).ok()))
+    }
+
     /// Records a typing event unless the same event (same conversation and author) was
     /// recorded less than `min_gap_ms` ago. Returns whether it was recorded.
     pub async fn publish_typing(

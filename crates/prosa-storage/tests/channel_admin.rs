@@ -150,14 +150,46 @@ async fn typing_is_throttled_per_conversation_and_author() {
             ..EventScope::default()
         };
         let before = s.last_event_id().await.unwrap();
-        assert!(s.publish_typing(&typing("contact"), scope, 60_000).await.unwrap());
-        assert!(!s.publish_typing(&typing("contact"), scope, 60_000).await.unwrap());
+        assert!(
+            s.publish_typing(&typing("contact"), scope, 60_000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.publish_typing(&typing("contact"), scope, 60_000)
+                .await
+                .unwrap()
+        );
         // The other side, and no throttle, are recorded.
-        assert!(s.publish_typing(&typing("agent"), scope, 60_000).await.unwrap());
-        assert!(s.publish_typing(&typing("contact"), scope, 0).await.unwrap());
+        assert!(
+            s.publish_typing(&typing("agent"), scope, 60_000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            s.publish_typing(&typing("contact"), scope, 0)
+                .await
+                .unwrap()
+        );
         let events = s.events_after(before, 10).await.unwrap();
         assert_eq!(events.len(), 3);
         assert!(events.iter().all(|e| e.event.kind() == "typing"));
+        s.close().await;
+    }
+}
+
+#[tokio::test]
+async fn take_setting_reads_once() {
+    for s in stores().await {
+        s.put_setting("flash.x", &serde_json::json!({"a": 1}))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.take_setting("flash.x").await.unwrap(),
+            Some(serde_json::json!({"a": 1}))
+        );
+        assert_eq!(s.take_setting("flash.x").await.unwrap(), None);
+        assert_eq!(s.setting("flash.x").await.unwrap(), None);
         s.close().await;
     }
 }

@@ -608,7 +608,11 @@ pub async fn new_form(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let Some(kind) = q.kind.as_deref().and_then(|k| k.parse::<ChannelKind>().ok()) else {
+    let Some(kind) = q
+        .kind
+        .as_deref()
+        .and_then(|k| k.parse::<ChannelKind>().ok())
+    else {
         return back("/admin/inboxes");
     };
     new_view(&state, &who, kind, None, &Fields::new()).await
@@ -731,18 +735,39 @@ pub async fn create(
     let Some(id) = id else {
         return back("/admin/inboxes");
     };
-    detail_view(
-        &state,
-        &who,
-        InboxId(id),
-        &headers,
-        Extra {
-            saved: true,
-            reveal,
-            ..Extra::default()
-        },
-    )
-    .await
+    saved_redirect(&state, InboxId(id), reveal).await
+}
+
+/// After a save: redirect (so a reload never posts again) to the inbox page, which shows once
+/// the secrets just typed or generated, kept meanwhile under a random one-time key.
+async fn saved_redirect(state: &AppState, id: InboxId, reveal: Map<String, Value>) -> Response {
+    let key = crate::auth::random_token();
+    let flash = json!({"inbox": id.0, "reveal": reveal, "at": Timestamp::now().as_millisecond()});
+    if let Err(e) = state
+        .store
+        .put_setting(&format!("{FLASH_PREFIX}{key}"), &flash)
+        .await
+    {
+        return err_response(e.into());
+    }
+    Redirect::to(&format!("/admin/inboxes/{}?saved={key}", id.0)).into_response()
+}
+
+const FLASH_PREFIX: &str = "flash.inbox.";
+
+/// The one-time flash of a save, if `key` is one for this inbox and recent (10 minutes).
+async fn take_flash(state: &AppState, id: InboxId, key: &str) -> Option<Map<String, Value>> {
+    if key.is_empty() || key.len() > 100 {
+        return None;
+    }
+    let v = state
+        .store
+        .take_setting(&format!("{FLASH_PREFIX}{key}"))
+        .await
+        .ok()??;
+    let fresh = Timestamp::now().as_millisecond() - v["at"].as_i64()? < 10 * 60 * 1000;
+    (v["inbox"].as_i64() == Some(id.0) && fresh)
+        .then(|| v["reveal"].as_object().cloned().unwrap_or_default())
 }
 
 pub async fn update(
@@ -773,11 +798,7 @@ pub async fn update(
     )
     .await;
     let extra = match result {
-        Ok(_) => Extra {
-            saved: true,
-            reveal,
-            ..Extra::default()
-        },
+        Ok(_) => return saved_redirect(&state, inbox.id, reveal).await,
         Err(e) => match problem(to_form_problem(e)) {
             Ok(p) => Extra {
                 problem: Some(p),
@@ -804,10 +825,17 @@ struct Extra {
     pairing: Option<Pairing>,
 }
 
+#[derive(Deserialize)]
+pub struct DetailQuery {
+    /// The one-time key of a save just made.
+    pub saved: Option<String>,
+}
+
 pub async fn detail(
     State(state): State<AppState>,
     MaybeUser(who): MaybeUser,
     Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     let who = match admin_only(who) {
@@ -817,7 +845,15 @@ pub async fn detail(
     let Ok(id) = path_id(&id) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    detail_view(&state, &who, InboxId(id), &headers, Extra::default()).await
+    let id = InboxId(id);
+    let mut extra = Extra::default();
+    if let Some(key) = q.saved.as_deref()
+        && let Some(reveal) = take_flash(&state, id, key).await
+    {
+        extra.saved = true;
+        extra.reveal = reveal;
+    }
+    detail_view(&state, &who, id, &headers, extra).await
 }
 
 fn copy_field(id: &str, label: &str, value: &str) -> Markup {

@@ -7,8 +7,8 @@
 //! token request.
 
 use crate::state::AppState;
-use prosa_channel::egress::EgressPolicy;
 use prosa_channel::SendError;
+use prosa_channel::egress::EgressPolicy;
 use prosa_domain::model::{ChannelKind, Inbox};
 use serde::Serialize;
 use serde_json::Value;
@@ -114,8 +114,8 @@ async fn whatsapp_cloud(state: &AppState, inbox: &Inbox) -> CheckOutcome {
     ) else {
         return CheckOutcome::fail("Preencha o token de acesso e o ID do número.");
     };
-    let version = setting(inbox, "api_version")
-        .unwrap_or(prosa_channel_whatsapp_cloud::DEFAULT_API_VERSION);
+    let version =
+        setting(inbox, "api_version").unwrap_or(prosa_channel_whatsapp_cloud::DEFAULT_API_VERSION);
     let url = format!(
         "{}/{version}/{phone}",
         base(inbox, prosa_channel_whatsapp_cloud::DEFAULT_BASE_URL)
@@ -128,7 +128,9 @@ async fn whatsapp_cloud(state: &AppState, inbox: &Inbox) -> CheckOutcome {
         200..=299 => CheckOutcome::ok(format!(
             "Credenciais válidas: número {} ({}).",
             a.body["display_phone_number"].as_str().unwrap_or(phone),
-            a.body["verified_name"].as_str().unwrap_or("sem nome verificado")
+            a.body["verified_name"]
+                .as_str()
+                .unwrap_or("sem nome verificado")
         )),
         401 => CheckOutcome::fail(format!(
             "Token de acesso inválido ou expirado (a Meta respondeu 401: {}). Gere um token permanente de usuário do sistema no Business Manager.",
@@ -139,10 +141,7 @@ async fn whatsapp_cloud(state: &AppState, inbox: &Inbox) -> CheckOutcome {
             a.status,
             graph_error(&a.body)
         )),
-        s => CheckOutcome::fail(format!(
-            "A Meta respondeu {s}: {}.",
-            graph_error(&a.body)
-        )),
+        s => CheckOutcome::fail(format!("A Meta respondeu {s}: {}.", graph_error(&a.body))),
     }
 }
 
@@ -161,15 +160,23 @@ async fn telegram(state: &AppState, inbox: &Inbox) -> CheckOutcome {
     match a.status {
         200..=299 if a.body["ok"] == Value::Bool(true) => CheckOutcome::ok(format!(
             "Credenciais válidas: bot @{} ({}).",
-            a.body.pointer("/result/username").and_then(Value::as_str).unwrap_or("?"),
-            a.body.pointer("/result/first_name").and_then(Value::as_str).unwrap_or("")
+            a.body
+                .pointer("/result/username")
+                .and_then(Value::as_str)
+                .unwrap_or("?"),
+            a.body
+                .pointer("/result/first_name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
         )),
         401 | 404 => CheckOutcome::fail(
             "Token do bot recusado pelo Telegram (401 Unauthorized). Copie o token de novo no @BotFather (/mybots → API Token).",
         ),
         s => CheckOutcome::fail(format!(
             "O Telegram respondeu {s}: {}.",
-            a.body["description"].as_str().unwrap_or("erro desconhecido")
+            a.body["description"]
+                .as_str()
+                .unwrap_or("erro desconhecido")
         )),
     }
 }
@@ -212,10 +219,7 @@ async fn meta(state: &AppState, inbox: &Inbox) -> CheckOutcome {
             "Token da página inválido ou expirado (a Meta respondeu 401: {}). Gere um novo token em Meta for Developers → Messenger → Configurações.",
             graph_error(&a.body)
         )),
-        s => CheckOutcome::fail(format!(
-            "A Meta respondeu {s}: {}.",
-            graph_error(&a.body)
-        )),
+        s => CheckOutcome::fail(format!("A Meta respondeu {s}: {}.", graph_error(&a.body))),
     }
 }
 
@@ -259,8 +263,7 @@ async fn evolution(state: &AppState, inbox: &Inbox) -> CheckOutcome {
 }
 
 async fn botframework(state: &AppState, inbox: &Inbox) -> CheckOutcome {
-    let (Some(app_id), Some(password)) =
-        (setting(inbox, "app_id"), setting(inbox, "app_password"))
+    let (Some(app_id), Some(password)) = (setting(inbox, "app_id"), setting(inbox, "app_password"))
     else {
         return CheckOutcome::fail("Preencha o App ID e a senha do app.");
     };

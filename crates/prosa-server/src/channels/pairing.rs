@@ -52,7 +52,12 @@ fn safe_qr(qr: Option<String>) -> Option<String> {
     })
 }
 
-fn pairing(state: &str, qr: Option<String>, code: Option<String>, error: Option<String>) -> Pairing {
+fn pairing(
+    state: &str,
+    qr: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+) -> Pairing {
     let open = state == "open";
     Pairing {
         state: state.to_owned(),
@@ -222,9 +227,7 @@ pub async fn on_webhook(state: &AppState, inbox: &Inbox, body: &[u8]) {
     };
     let last = stored(state, inbox.id).await;
     let p = match event {
-        InstanceEvent::Connection { state: s, .. } => {
-            pairing(&s, last.qr, last.pairing_code, None)
-        }
+        InstanceEvent::Connection { state: s, .. } => pairing(&s, last.qr, last.pairing_code, None),
         InstanceEvent::QrCode {
             base64,
             pairing_code,

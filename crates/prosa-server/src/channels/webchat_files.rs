@@ -245,7 +245,10 @@ pub async fn operator_upload(
         .map(str::trim)
         .filter(|t| !t.is_empty());
     if caption.is_some_and(|t| t.chars().count() > MAX_TEXT) {
-        return Err(ApiError::invalid("caption", "must be at most 4000 characters"));
+        return Err(ApiError::invalid(
+            "caption",
+            "must be at most 4000 characters",
+        ));
     }
     let attachment = keep(&state, &body, q.name.as_deref()).await?;
     let new = NewOutgoing {
@@ -266,11 +269,7 @@ pub async fn operator_upload(
     };
     let mid = state.store.create_outgoing_message(&new).await?;
     let m = state.store.message_by_id(mid).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(crate::dto::MessageDto::from(&m)),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(crate::dto::MessageDto::from(&m))).into_response())
 }
 
 #[cfg(test)]
@@ -279,9 +278,15 @@ mod tests {
 
     #[test]
     fn files_are_recognised_by_their_bytes() {
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest").map(|s| s.1), Some("image/png"));
+        assert_eq!(
+            sniff(b"\x89PNG\r\n\x1a\nrest").map(|s| s.1),
+            Some("image/png")
+        );
         assert_eq!(sniff(b"%PDF-1.7\n").map(|s| s.0), Some("document"));
-        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 ").map(|s| s.1), Some("image/webp"));
+        assert_eq!(
+            sniff(b"RIFF\0\0\0\0WEBPVP8 ").map(|s| s.1),
+            Some("image/webp")
+        );
         assert_eq!(sniff(b"<svg onload=alert(1)>"), None);
         assert_eq!(sniff(b"MZ\x90\0"), None);
     }
@@ -289,7 +294,10 @@ mod tests {
     #[test]
     fn names_are_cleaned_and_keep_the_real_extension() {
         assert_eq!(clean_name(Some("../../etc/passwd"), "png"), "passwd.png");
-        assert_eq!(clean_name(Some("fatura março.PDF"), "pdf"), "fatura março.PDF");
+        assert_eq!(
+            clean_name(Some("fatura março.PDF"), "pdf"),
+            "fatura março.PDF"
+        );
         assert_eq!(clean_name(Some("foto.exe"), "jpg"), "foto.exe.jpg");
         assert_eq!(clean_name(Some("\"><img>"), "gif"), "img.gif");
         assert_eq!(clean_name(None, "pdf"), "anexo.pdf");
