@@ -945,3 +945,51 @@ async fn website_chat_files_go_both_ways_and_only_to_their_visitor() {
     assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn website_chat_allowed_origins_keep_other_sites_out() {
+    let app = app().await;
+    let inbox = create_inbox(
+        &app,
+        "Site",
+        "web_chat",
+        json!({"allowed_origins": ["https://www.provedor.com.br"]}),
+    )
+    .await;
+    let session = |origin: &'static str| {
+        app.client
+            .post(app.url(&format!("/webchat/{inbox}/session")))
+            .header("origin", origin)
+            .json(&json!({}))
+            .send()
+    };
+    assert_eq!(
+        session("https://www.provedor.com.br")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        session("https://golpe.example").await.unwrap().status(),
+        403
+    );
+    let token: Value = session("https://www.provedor.com.br/")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap();
+    let r = app
+        .client
+        .post(app.url(&format!("/webchat/{inbox}/upload")))
+        .query(&[("token", token), ("client_id", "x")])
+        .header("origin", "https://golpe.example")
+        .body(b"%PDF-1.4".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    app.stop().await;
+}

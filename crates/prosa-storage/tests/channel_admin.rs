@@ -17,7 +17,7 @@ async fn stores() -> Vec<Store> {
     let dir = std::env::temp_dir().join(format!("prosa-chadmin-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut out = vec![
-        Store::open(&StoreOptions::new(&format!(
+        Store::open(&StoreOptions::new(format!(
             "sqlite://{}/prosa.db",
             dir.display()
         )))
@@ -36,7 +36,7 @@ async fn stores() -> Vec<Store> {
             .unwrap();
         admin.close().await;
         let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-        out.push(Store::open(&StoreOptions::new(&url)).await.unwrap());
+        out.push(Store::open(&StoreOptions::new(url)).await.unwrap());
     }
     out
 }

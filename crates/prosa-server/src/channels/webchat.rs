@@ -137,6 +137,27 @@ async fn webchat_inbox(state: &AppState, id: &str) -> Result<Inbox, ApiError> {
     Ok(inbox)
 }
 
+/// Whether a browser page of this origin may use the inbox: the inbox's `allowed_origins`
+/// (none = any site). Requests without an `Origin` (not from a browser page) pass: the list
+/// keeps other sites from embedding the chat, it is not authentication.
+fn origin_allowed(inbox: &Inbox, headers: &axum::http::HeaderMap) -> bool {
+    let Some(list) = inbox
+        .settings
+        .get("allowed_origins")
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty())
+    else {
+        return true;
+    };
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let origin = origin.trim_end_matches('/');
+    list.iter()
+        .filter_map(Value::as_str)
+        .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
 fn cors(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(
@@ -173,9 +194,13 @@ pub struct SessionInput {
 pub async fn session(
     State(state): State<AppState>,
     Path(inbox_id): Path<String>,
+    headers: axum::http::HeaderMap,
     Json(input): Json<SessionInput>,
 ) -> Result<Response, ApiError> {
     let inbox = webchat_inbox(&state, &inbox_id).await?;
+    if !origin_allowed(&inbox, &headers) {
+        return Err(ApiError::Forbidden);
+    }
     let key = token_key(&state).await?;
     let mut external = input
         .token
@@ -333,9 +358,13 @@ pub async fn upgrade(
     State(state): State<AppState>,
     Path(inbox_id): Path<String>,
     Query(q): Query<WsQuery>,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let inbox = webchat_inbox(&state, &inbox_id).await?;
+    if !origin_allowed(&inbox, &headers) {
+        return Err(ApiError::Forbidden);
+    }
     let key = token_key(&state).await?;
     let external = check(&key, inbox.id, &q.token).ok_or(ApiError::Unauthorized)?;
     Ok(ws

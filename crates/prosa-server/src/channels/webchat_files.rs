@@ -97,9 +97,13 @@ pub async fn upload(
     State(state): State<AppState>,
     Path(inbox_id): Path<String>,
     Query(q): Query<UploadQuery>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let inbox = webchat_inbox(&state, &inbox_id).await?;
+    if !origin_allowed(&inbox, &headers) {
+        return Err(ApiError::Forbidden);
+    }
     let key = token_key(&state).await?;
     let external = check(&key, inbox.id, &q.token).ok_or(ApiError::Unauthorized)?;
     let attachment = keep(&state, &body, q.name.as_deref()).await?;
@@ -130,12 +134,18 @@ pub struct FileQuery {
 }
 
 fn file_response(a: &Attachment, bytes: Vec<u8>) -> Response {
-    let mime = match a.mime_type.as_deref() {
-        Some(m @ ("image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf")) => {
-            m
-        }
-        _ => "application/octet-stream",
-    };
+    const SERVED: &[&str] = &[
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+    ];
+    let mime = a
+        .mime_type
+        .as_deref()
+        .filter(|m| SERVED.contains(m))
+        .unwrap_or("application/octet-stream");
     let name: String = a
         .file_name
         .as_deref()
