@@ -1,5 +1,6 @@
 //! A local fake of Evolution API v2 (feature `fake`): axum on 127.0.0.1:0. Checks `apikey`,
-//! serves instance create/connect/connectionState/webhook, validates sendText, sendButtons
+//! serves instance create (403 for a name in use, as v2 does)/connect (base64 PNG QR code)/
+//! connectionState/webhook, validates sendText, sendButtons
 //! (1–3 reply buttons), sendList and sendMedia, answers `exists:false` for numbers starting with
 //! `0000`, and canned failures on demand. Also builds webhook bodies ([`FakeEvolution::event`]).
 
@@ -14,6 +15,8 @@ use std::sync::{Arc, Mutex};
 pub const API_KEY: &str = "test-evolution-key";
 pub const INSTANCE: &str = "provedor-principal";
 pub const WEBHOOK_TOKEN: &str = "test-webhook-token";
+/// The QR code the fake issues: a real (if meaningless) PNG, so pages can show it.
+pub const QR_DATA_URL: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAACEAAAAhCAAAAAByj52zAAAAy0lEQVR42qVUWw7DMAzi/pdmUmMebj42aVFVLS41htCB3xZ+QeAs6r6rhNqcZ9rC1XM974b02blaCExven8jvMgXQv0hlq62loGZCQXlDMh3bbWxIjGJMyPgMjmIzD/axpQUzS6y8b7V+jdKWp8LginFZqnm9eJ9tmG9BUkJOwgoH2ieIt795mkMcgwQ15nDOu4Cy9gK1sh+ObFO1909/87H0Kl9zxHLKypM/GtuyLnOUxm0/K6vy6m2OcHysk472JZX1h3F5crf/w4f6yGgfNcdCuIAAAAASUVORK5CYII=";
 
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -56,6 +59,8 @@ struct Inner {
     canned: VecDeque<Canned>,
     state: String,
     sent: u64,
+    /// Instances made by `instance/create` (`INSTANCE` always exists).
+    instances: Vec<String>,
 }
 
 pub struct FakeEvolution {
@@ -81,6 +86,7 @@ impl FakeEvolution {
             canned: VecDeque::new(),
             state: "close".into(),
             sent: 0,
+            instances: Vec::new(),
         }));
         let app = axum::Router::new()
             .fallback(handle)
@@ -249,15 +255,28 @@ async fn handle(
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_owned();
+            if name.is_empty() {
+                return reply(
+                    400,
+                    json!({"status": 400, "error": "Bad Request", "response": {"message": ["instanceName is required"]}}),
+                );
+            }
+            if g.instances.contains(&name) {
+                return reply(
+                    403,
+                    json!({"status": 403, "error": "Forbidden", "response": {"message": [format!("This name \"{name}\" is already in use.")]}}),
+                );
+            }
+            g.instances.push(name.clone());
             g.state = "connecting".into();
             reply(
                 201,
                 json!({"instance": {"instanceName": name, "instanceId": "0b9c-fake", "integration": "WHATSAPP-BAILEYS", "status": "created"},
                 "hash": "instance-token-fake", "webhook": {"webhookUrl": b.pointer("/webhook/url")}, "settings": {},
-                "qrcode": {"pairingCode": null, "code": "2@fakeqr", "base64": "data:image/png;base64,RkFLRVFS", "count": 1}}),
+                "qrcode": {"pairingCode": null, "code": "2@fakeqr", "base64": QR_DATA_URL, "count": 1}}),
             )
         }
-        (_, ["instance", _, i]) if *i != INSTANCE => reply(
+        (_, ["instance", _, i]) if *i != INSTANCE && !g.instances.iter().any(|x| x == i) => reply(
             404,
             json!({"status": 404, "error": "Not Found", "response": {"message": [format!("The \"{i}\" instance does not exist")]}}),
         ),
@@ -274,7 +293,7 @@ async fn handle(
                     .map(|_| "ABCD1234");
                 reply(
                     200,
-                    json!({"pairingCode": pairing, "code": "2@fakeqr", "base64": "data:image/png;base64,RkFLRVFS", "count": 2}),
+                    json!({"pairingCode": pairing, "code": "2@fakeqr", "base64": QR_DATA_URL, "count": 2}),
                 )
             }
         }

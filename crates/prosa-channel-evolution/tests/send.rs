@@ -205,7 +205,7 @@ async fn instance_lifecycle() {
     assert_eq!(created.token.as_deref(), Some("instance-token-fake"));
     assert_eq!(
         created.qr_base64.as_deref(),
-        Some("data:image/png;base64,RkFLRVFS")
+        Some(prosa_channel_evolution::fake::QR_DATA_URL)
     );
     let body = fake.requests()[0].json();
     assert_eq!(body["integration"], "WHATSAPP-BAILEYS");

@@ -265,6 +265,14 @@ async fn handle(
             "Error validating access token: Session has expired",
         ));
     }
+    // The page behind the token (what "test credentials" reads).
+    if method == Method::GET && uri.path().ends_with("/me") {
+        return reply(Canned {
+            status: 200,
+            headers: Vec::new(),
+            body: json!({"name": "Provedor Exemplo", "id": PAGE_ID}),
+        });
+    }
     if method != Method::POST || !uri.path().ends_with("/messages") {
         return reply(Canned::graph_error(404, 100, 0, "Unknown path"));
     }

@@ -250,6 +250,10 @@ async fn handle(
             ok(result)
         }
         "answerCallbackQuery" | "deleteWebhook" => ok(json!(true)),
+        "getMe" => ok(
+            json!({"id": 123456, "is_bot": true, "first_name": "Provedor Exemplo", "username": "provedor_exemplo_bot",
+                "can_join_groups": false, "can_read_all_group_messages": false, "supports_inline_queries": false}),
+        ),
         "setWebhook" => {
             g.webhook = Some(json_body);
             ok(json!(true))

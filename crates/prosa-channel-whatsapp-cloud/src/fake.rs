@@ -309,6 +309,12 @@ async fn handle(
             headers: vec![("content-type".into(), "image/jpeg".into())],
             body: format!("fake-media-{id}"),
         }),
+        // The phone number node (what "test credentials" reads).
+        ("GET", [_ver, id]) if *id == PHONE_NUMBER_ID => reply(Canned::json(
+            200,
+            json!({"verified_name": "Provedor Exemplo", "code_verification_status": "VERIFIED", "display_phone_number": "+55 48 99999-0000",
+                "quality_rating": "GREEN", "platform_type": "CLOUD_API", "throughput": {"level": "STANDARD"}, "id": PHONE_NUMBER_ID}),
+        )),
         ("GET", [_ver, id]) => {
             let content = format!("fake-media-{id}");
             use sha2::Digest;

@@ -899,7 +899,13 @@ pub async fn session_delete(
         crate::admin::rating_list,
         crate::admin::notification_list,
         crate::admin::notification_count,
-        crate::admin::notification_treat
+        crate::admin::notification_treat,
+        // ---- channels
+        crate::channels::check::test_api,
+        crate::channels::pairing::connect_api,
+        crate::channels::pairing::state_api,
+        crate::channels::typing::operator_typing,
+        crate::channels::webchat::files::operator_upload
     ),
     components(schemas(
         InboxDto,
@@ -941,7 +947,10 @@ pub async fn session_delete(
         crate::admin::queue::InboxQueueStatus,
         crate::admin::people::UserUpdateInput,
         crate::admin::people::TeamRenameInput,
-        crate::admin::people::CategoryOrderInput
+        crate::admin::people::CategoryOrderInput,
+        // ---- channels
+        crate::channels::check::CheckOutcome,
+        crate::channels::pairing::Pairing
     ))
 )]
 pub struct ApiDoc;

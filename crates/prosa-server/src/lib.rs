@@ -226,6 +226,25 @@ pub fn router(state: AppState) -> Router {
             "/attachments/{message_id}/{index}",
             get(channels::media::serve),
         )
+        .route("/inboxes/{id}/test", post(channels::check::test_api))
+        .route(
+            "/inboxes/{id}/evolution/connect",
+            post(channels::pairing::connect_api),
+        )
+        .route(
+            "/inboxes/{id}/evolution/state",
+            get(channels::pairing::state_api),
+        )
+        .route(
+            "/conversations/{id}/typing",
+            post(channels::typing::operator_typing),
+        )
+        .route(
+            "/conversations/{id}/attachments",
+            post(channels::webchat::files::operator_upload).layer(DefaultBodyLimit::max(
+                channels::webchat::files::MAX_FILE_BYTES,
+            )),
+        )
         .route("/openapi.json", get(openapi));
     Router::new()
         .route("/", get(pages::index))
@@ -239,6 +258,11 @@ pub fn router(state: AppState) -> Router {
         // ---- admin
         .route("/admin", get(admin::pages::home))
         .route("/admin/users", get(admin::pages::users).post(admin::pages::users_create))
+        .route("/admin/inboxes", get(admin::pages::inboxes::list).post(admin::pages::inboxes::create))
+        .route("/admin/inboxes/new", get(admin::pages::inboxes::new_form))
+        .route("/admin/inboxes/{id}", get(admin::pages::inboxes::detail).post(admin::pages::inboxes::update))
+        .route("/admin/inboxes/{id}/test", post(admin::pages::inboxes::test))
+        .route("/admin/inboxes/{id}/connect", post(admin::pages::inboxes::connect))
         .route("/admin/users/{id}/active", post(admin::pages::user_active))
         .route("/admin/users/{id}", post(admin::pages::user_edit))
         .route("/admin/teams/{id}", post(admin::pages::team_rename))
@@ -272,6 +296,9 @@ pub fn router(state: AppState) -> Router {
             .route("/{inbox_id}/session", post(channels::webchat::session).options(channels::webchat::preflight))
             .route("/{inbox_id}/offline", post(channels::webchat::offline).options(channels::webchat::preflight))
             .route("/{inbox_id}/ws", get(channels::webchat::upgrade))
+            .route("/{inbox_id}/upload", post(channels::webchat::files::upload).options(channels::webchat::preflight)
+                .layer(DefaultBodyLimit::max(channels::webchat::files::MAX_FILE_BYTES)))
+            .route("/{inbox_id}/files/{message_id}/{index}", get(channels::webchat::files::file))
             .layer(DefaultBodyLimit::max(16 * 1024))
             .layer(SetResponseHeaderLayer::overriding(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"))))
         .nest("/api/v1", api)

@@ -50,6 +50,9 @@ pub async fn receive(
     if let Err(e) = adapter.verify(&inbox.settings, &request).await {
         return Ok(refusal(&state, inbox.kind, Some(inbox.id), &e));
     }
+    if inbox.kind == ChannelKind::WhatsappEvolution {
+        crate::channels::pairing::on_webhook(&state, &inbox, &body).await;
+    }
     let raw = String::from_utf8_lossy(&body);
     let items = match adapter.parse(&inbox.settings, &request) {
         Ok(items) => items,

@@ -13,6 +13,7 @@ mod rows;
 
 pub mod admin;
 pub mod bot;
+pub mod channel_admin;
 pub mod channels;
 pub mod conversations;
 pub mod events;

@@ -117,6 +117,7 @@
         case 'conversation_updated':
           onConversation(f);
           break;
+        case 'typing': onTyping(f); break;
         case 'user_updated':
           if (!isPanel) loadUsers().then(render).catch(function () {});
           break;
@@ -202,8 +203,8 @@
     var text = m.text || '';
     if (m.selected_option) text = text || m.selected_option;
     if (m.unsupported) text = text || '[mensagem não suportada: ' + m.unsupported + ']';
-    (m.attachments || []).forEach(function (a) { text += (text ? '\n' : '') + '[anexo: ' + (a.file_name || a.kind) + ']'; });
     body.push(el('div', { class: 'tx', text: text }));
+    if (m.attachments && m.attachments.length) body.push(attachmentLinks(m));
     if (m.options && m.options.length) body.push(el('div', { class: 'opts' }, m.options.map(function (o) { return el('span', { text: o.label }); })));
     if (m.direction === 'outgoing' && !m.private) {
       var st = m._pending ? 'Enviando…' : (DELIVERY_PT[m.delivery_status] || '');
@@ -526,6 +527,56 @@
     $('pn-pause-reason').addEventListener('change', sendPresence);
   } else {
     ['sv-status', 'sv-inbox', 'sv-team', 'sv-operator'].forEach(function (id) { $(id).addEventListener('change', render); });
+  }
+  // ------------------------------------------------------------ website chat: typing and files
+  var typingTimer = null, lastTyping = 0;
+  function onTyping(f) {
+    if (!isPanel || f.author !== 'contact' || !current || f.conversation_id !== current.id) return;
+    var t = $('pn-typing');
+    if (!t) { t = el('p', { id: 'pn-typing', class: 'muted pn-typing', 'aria-live': 'polite' }); $('pn-scroll').appendChild(t); }
+    t.textContent = (contactName || 'Cliente') + ' está digitando…'; t.hidden = false;
+    clearTimeout(typingTimer); typingTimer = setTimeout(function () { t.hidden = true; }, 6000);
+  }
+  function attachmentLinks(m) {
+    return el('ul', { class: 'pn-files' }, m.attachments.map(function (a, i) {
+      var name = a.file_name || a.kind;
+      if (!a.stored_path) return el('li', { text: '[anexo: ' + name + ']' });
+      return el('li', null, [el('a', { href: '/api/v1/attachments/' + m.id + '/' + i, target: '_blank', rel: 'noopener', text: 'Anexo: ' + name })]);
+    }));
+  }
+  if (isPanel) {
+    $('pn-text').addEventListener('input', function () {
+      var now = Date.now();
+      if (!current || $('pn-private').checked || now - lastTyping < 3000 || !$('pn-text').value.trim()) return;
+      lastTyping = now;
+      api('POST', '/conversations/' + current.id + '/typing').catch(function () {});
+    });
+    var fileIn = el('input', { type: 'file', id: 'pn-file', class: 'sr-only', accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf', tabindex: '-1', 'aria-hidden': 'true' });
+    var fileBtn = el('button', { type: 'button', class: 'secondary', id: 'pn-attach', text: 'Anexar arquivo' });
+    var bar = $('pn-composer').querySelector('.pn-composer-bar');
+    bar.insertBefore(fileBtn, $('pn-send-error')); bar.appendChild(fileIn);
+    fileBtn.addEventListener('click', function () {
+      if (!current) return;
+      if ((convs.get(current.id) || {}).channel !== 'web_chat') { $('pn-send-error').textContent = 'Arquivos só podem ser enviados no chat do site.'; return; }
+      fileIn.click();
+    });
+    fileIn.addEventListener('change', function () {
+      var file = fileIn.files && fileIn.files[0]; fileIn.value = '';
+      if (!file || !current) return;
+      if (file.size > 5 * 1024 * 1024) { $('pn-send-error').textContent = 'Arquivo maior que 5 MB.'; return; }
+      var id = current.id;
+      $('pn-send-error').textContent = ''; fileBtn.disabled = true; say('Enviando arquivo…');
+      fetch('/api/v1/conversations/' + id + '/attachments?name=' + encodeURIComponent(file.name) + '&client_id=' + encodeURIComponent(newClientId()), {
+        method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': csrf, 'content-type': 'application/octet-stream' }, body: file
+      }).then(function (r) {
+        return r.json().catch(function () { return null; }).then(function (j) {
+          if (!r.ok) throw new Error(r.status === 413 ? 'arquivo maior que 5 MB' : (j && j.field === 'file') ? 'envie uma imagem (PNG, JPEG, GIF, WebP) ou um PDF' : (j && j.message) || ('HTTP ' + r.status));
+          if (current && current.id === id) upsertMessage(j, true);
+          say('Arquivo enviado.');
+        });
+      }).catch(function (e) { $('pn-send-error').textContent = 'Arquivo não enviado: ' + e.message; say(''); })
+        .then(function () { fileBtn.disabled = false; });
+    });
   }
   connect();
 })();

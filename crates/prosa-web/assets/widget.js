@@ -101,7 +101,31 @@
   input.placeholder = "Escreva sua mensagem";
   var send = el("button", "prosa-w-send", "Enviar");
   send.type = "submit";
+  // Attachments: an image or a PDF up to 5 MB (checked again by Prosa, from the bytes).
+  var fileInput = el("input", "prosa-w-sr");
+  fileInput.type = "file";
+  fileInput.id = "prosa-w-file";
+  fileInput.accept = "image/png,image/jpeg,image/gif,image/webp,application/pdf";
+  fileInput.tabIndex = -1;
+  fileInput.setAttribute("aria-hidden", "true");
+  var attach = el("button", "prosa-w-attach");
+  attach.type = "button";
+  attach.setAttribute("aria-label", "Anexar imagem ou PDF");
+  attach.title = "Anexar imagem ou PDF (até 5 MB)";
+  var clip = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  clip.setAttribute("viewBox", "0 0 24 24");
+  clip.setAttribute("width", "20");
+  clip.setAttribute("height", "20");
+  clip.setAttribute("aria-hidden", "true");
+  clip.setAttribute("focusable", "false");
+  var clipPath = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  clipPath.setAttribute("d", "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z");
+  clipPath.setAttribute("fill", "currentColor");
+  clip.appendChild(clipPath);
+  attach.appendChild(clip);
   form.appendChild(label);
+  form.appendChild(fileInput);
+  form.appendChild(attach);
   form.appendChild(input);
   form.appendChild(send);
 
@@ -181,7 +205,23 @@
     li.appendChild(el("span", "prosa-w-sr", who + ": "));
     if (m.text) { li.appendChild(el("p", "prosa-w-text", m.text)); }
     (m.attachments || []).forEach(function (a) {
-      li.appendChild(el("p", "prosa-w-file", "📎 " + (a.file_name || "arquivo")));
+      var name = a.file_name || "arquivo";
+      if (!a.url || !token) { li.appendChild(el("p", "prosa-w-file", "Anexo: " + name)); return; }
+      var href = base + a.url + "?token=" + encodeURIComponent(token);
+      var link = el("a", "prosa-w-file");
+      link.href = href;
+      link.target = "_blank";
+      link.rel = "noopener";
+      if (a.kind === "image") {
+        var img = el("img", "prosa-w-img");
+        img.src = href;
+        img.alt = name;
+        img.loading = "lazy";
+        link.appendChild(img);
+      } else {
+        link.textContent = "Anexo: " + name;
+      }
+      li.appendChild(link);
     });
     var meta = el("span", "prosa-w-time", time(m.sent_at));
     li.appendChild(meta);
@@ -255,6 +295,40 @@
       lastTypingSent = now;
       socket.send(JSON.stringify({ type: "typing" }));
     }
+  });
+
+  attach.addEventListener("click", function () { fileInput.click(); });
+  var FILE_ERRORS = {
+    413: "Arquivo maior que 5 MB.",
+    422: "Envie uma imagem (PNG, JPEG, GIF ou WebP) ou um PDF.",
+    429: "Muitas mensagens em pouco tempo. Aguarde um minuto."
+  };
+  function failPending(cid, message) {
+    if (!pendingEl[cid]) { return; }
+    pendingEl[cid].classList.add("prosa-w-failed");
+    pendingEl[cid].querySelector(".prosa-w-time").textContent = message;
+  }
+  fileInput.addEventListener("change", function () {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    if (!file) { return; }
+    var cid = clientId();
+    var li = el("li", "prosa-w-msg prosa-w-mine prosa-w-pending");
+    li.appendChild(el("p", "prosa-w-text", "Anexo: " + file.name));
+    li.appendChild(el("span", "prosa-w-time", "enviando arquivo…"));
+    pendingEl[cid] = li;
+    log.appendChild(li);
+    log.scrollTop = log.scrollHeight;
+    if (file.size > 5 * 1024 * 1024) { failPending(cid, FILE_ERRORS[413]); return; }
+    session().then(function () {
+      return fetch(base + "/webchat/" + inbox + "/upload?token=" + encodeURIComponent(token) +
+        "&client_id=" + encodeURIComponent(cid) + "&name=" + encodeURIComponent(file.name), {
+        method: "POST", headers: { "content-type": "application/octet-stream" }, body: file
+      });
+    }).then(function (r) {
+      if (!r.ok) { failPending(cid, FILE_ERRORS[r.status] || "Não foi possível enviar o arquivo."); }
+      // On success the message arrives over the socket and replaces the pending line.
+    }).catch(function () { failPending(cid, "Sem conexão. Tente de novo."); });
   });
 
   offline.addEventListener("submit", function (e) {

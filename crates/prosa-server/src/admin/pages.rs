@@ -14,6 +14,9 @@ use std::collections::HashMap;
 
 type Fields = HashMap<String, Vec<String>>;
 
+#[path = "inboxes.rs"]
+pub mod inboxes;
+
 /// Reads an urlencoded body keeping repeated keys (checkbox groups, multi-selects).
 pub struct MultiForm(pub Fields);
 
@@ -151,6 +154,7 @@ fn admin_page(who: &Principal, title: &str, body: Markup) -> Response {
 const ADMIN_LINKS: &[(&str, &str)] = &[
     ("/admin", "Administração"),
     ("/admin/users", "Usuários"),
+    ("/admin/inboxes", "Caixas de entrada"),
     ("/admin/teams", "Equipes"),
     ("/admin/categories", "Categorias"),
     ("/admin/rating-rules", "Regras de avaliação"),

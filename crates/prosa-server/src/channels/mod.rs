@@ -2,9 +2,12 @@
 //! (Telegram `setWebhook`), Telegram callback answers and long polling, inbound media download,
 //! and the website chat ([`webchat`]).
 
+pub mod check;
 pub mod media;
 pub mod meta;
+pub mod pairing;
 pub mod telegram;
+pub mod typing;
 pub mod webchat;
 
 use crate::error::ApiError;

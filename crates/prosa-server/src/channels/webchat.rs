@@ -37,6 +37,9 @@ impl ChannelAdapter for WebChatChannel {
 
 // ------------------------------------------------------------------ visitor sessions and socket
 
+#[path = "webchat_files.rs"]
+pub mod files;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -134,6 +137,27 @@ async fn webchat_inbox(state: &AppState, id: &str) -> Result<Inbox, ApiError> {
     Ok(inbox)
 }
 
+/// Whether a browser page of this origin may use the inbox: the inbox's `allowed_origins`
+/// (none = any site). Requests without an `Origin` (not from a browser page) pass: the list
+/// keeps other sites from embedding the chat, it is not authentication.
+fn origin_allowed(inbox: &Inbox, headers: &axum::http::HeaderMap) -> bool {
+    let Some(list) = inbox
+        .settings
+        .get("allowed_origins")
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty())
+    else {
+        return true;
+    };
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let origin = origin.trim_end_matches('/');
+    list.iter()
+        .filter_map(Value::as_str)
+        .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
 fn cors(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(
@@ -170,9 +194,13 @@ pub struct SessionInput {
 pub async fn session(
     State(state): State<AppState>,
     Path(inbox_id): Path<String>,
+    headers: axum::http::HeaderMap,
     Json(input): Json<SessionInput>,
 ) -> Result<Response, ApiError> {
     let inbox = webchat_inbox(&state, &inbox_id).await?;
+    if !origin_allowed(&inbox, &headers) {
+        return Err(ApiError::Forbidden);
+    }
     let key = token_key(&state).await?;
     let mut external = input
         .token
@@ -330,9 +358,13 @@ pub async fn upgrade(
     State(state): State<AppState>,
     Path(inbox_id): Path<String>,
     Query(q): Query<WsQuery>,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let inbox = webchat_inbox(&state, &inbox_id).await?;
+    if !origin_allowed(&inbox, &headers) {
+        return Err(ApiError::Forbidden);
+    }
     let key = token_key(&state).await?;
     let external = check(&key, inbox.id, &q.token).ok_or(ApiError::Unauthorized)?;
     Ok(ws
@@ -351,7 +383,10 @@ fn visitor_view(m: &Message) -> Value {
         "text": m.content.text,
         "options": m.content.options,
         "selected_option": m.content.selected_option,
-        "attachments": m.content.attachments.iter().map(|a| json!({"kind": a.kind, "file_name": a.file_name})).collect::<Vec<_>>(),
+        "attachments": m.content.attachments.iter().enumerate().map(|(i, a)| json!({
+            "kind": a.kind, "file_name": a.file_name, "mime_type": a.mime_type,
+            "url": files::visitor_url(m.inbox_id, m, i),
+        })).collect::<Vec<_>>(),
         "client_id": m.provider_message_id.as_deref().and_then(|p| p.rsplit_once('/')).map(|(_, c)| c),
         "sent_at": m.sent_at.to_string(),
     })
@@ -495,6 +530,21 @@ enum ClientFrame {
     Typing,
 }
 
+/// The visitor is typing: shown in the panel for their latest conversation.
+async fn visitor_typing(state: &AppState, inbox: &Inbox, external: &str) {
+    let Ok(list) = state.store.identity_conversations(inbox.id, external).await else {
+        return;
+    };
+    let Some(last) = list.into_iter().max_by_key(|c| c.0) else {
+        return;
+    };
+    if let Ok(c) = state.store.conversation_by_id(last).await
+        && let Err(e) = super::typing::publish(state, &c, super::typing::CONTACT).await
+    {
+        tracing::debug!(error = %e, "recording visitor typing");
+    }
+}
+
 async fn handle_client(
     state: &AppState,
     inbox: &Inbox,
@@ -506,7 +556,10 @@ async fn handle_client(
         Err(_) => return Some(json!({"type": "error", "message": "mensagem inválida"})),
     };
     let (client_id, content) = match frame {
-        ClientFrame::Typing => return None,
+        ClientFrame::Typing => {
+            visitor_typing(state, inbox, external).await;
+            return None;
+        }
         ClientFrame::Message { client_id, text } => {
             let t = text.trim();
             if t.is_empty() || t.chars().count() > MAX_TEXT {
