@@ -16,6 +16,7 @@ pub mod bot;
 pub mod channels;
 pub mod conversations;
 pub mod events;
+pub mod inactivity;
 pub mod inbound;
 pub mod inboxes;
 pub mod outbox;
