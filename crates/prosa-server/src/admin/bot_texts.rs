@@ -347,7 +347,7 @@ fn err_for(errors: &Errors, field: &str) -> maud::Markup {
 }
 
 fn minutes(secs: u64) -> String {
-    if secs % 60 == 0 {
+    if secs.is_multiple_of(60) {
         (secs / 60).to_string()
     } else {
         format!("{:.2}", secs as f64 / 60.0)
