@@ -473,7 +473,7 @@ async fn view(
             @for t in &dto.texts {
                 @let id = format!("t-{}", t.key);
                 div class=(if t.overridden { "text-item changed" } else { "text-item" }) id=(format!("item-{}", t.key)) {
-                    label for=(id) { (t.key.replace('_', " ")) " " span class="key" { "(" (t.key) ")" } }
+                    label for=(id) { (label(&t.key)) " " span class="key" { "(" (t.key) ")" } }
                     textarea id=(id) name=(format!("t.{}", t.key)) rows=(if t.value.len() > 120 { 4 } else { 2 })
                         aria-describedby=(format!("{id}-default {id}-ph")) {
                         (typed_text(&t.key, &t.value))
@@ -641,5 +641,120 @@ pub async fn page_settings(
             .await
         }
         Err(Err(e)) => err_response(e),
+    }
+}
+
+/// A pt-BR name for each text, for the page (the key is shown beside it).
+pub fn label(key: &str) -> &'static str {
+    match key {
+        "greeting" => "Saudação",
+        "ask_need" => "Pergunta \"como posso ajudar?\"",
+        "ask_need_named" => "Pergunta \"como posso ajudar?\" com o nome",
+        "ask_document" => "Pedido de CPF/CNPJ",
+        "document_wrong_length" => "Documento com tamanho errado",
+        "document_check_digits" => "Documento com dígitos verificadores errados",
+        "document_repeated_digits" => "Documento com dígitos repetidos",
+        "document_invalid_character" => "Documento com caracteres inválidos",
+        "document_not_found" => "Documento sem cadastro",
+        "choose_subscriber" => "Escolha entre cadastros",
+        "subscriber_label" => "Nome de um cadastro na lista",
+        "choose_contract" => "Escolha entre contratos",
+        "invalid_choice" => "Opção inválida",
+        "confirm_intro" => "Início da confirmação de identidade",
+        "ask_house_number" => "Pergunta: número do endereço",
+        "ask_birth_date" => "Pergunta: data de nascimento",
+        "ask_neighbourhood" => "Pergunta: bairro",
+        "ask_phone_last_digits" => "Pergunta: fim do telefone",
+        "ask_cep_prefix" => "Pergunta: início do CEP",
+        "confirmation_wrong" => "Resposta de confirmação errada",
+        "confirmation_locked" => "Confirmação bloqueada",
+        "confirmed" => "Identidade confirmada",
+        "restart_identification" => "Identificação refeita",
+        "not_understood" => "Mensagem não entendida",
+        "out_of_scope" => "Assunto fora do atendimento",
+        "media_unsupported" => "Áudio, imagem ou arquivo recebido",
+        "anything_else" => "Pergunta \"algo mais?\"",
+        "goodbye" => "Despedida",
+        "inactivity_warning" => "Aviso de inatividade",
+        "timeout" => "Encerramento por inatividade",
+        "handoff" => "Transferência para atendente",
+        "handoff_out_of_hours" => "Transferência fora do horário (com abertura)",
+        "handoff_out_of_hours_unknown" => "Transferência fora do horário (sem abertura)",
+        "erp_unavailable" => "ERP indisponível",
+        "not_supported" => "Ação não disponível",
+        "no_open_invoices" => "Sem faturas em aberto",
+        "invoice_intro" => "Início da 2ª via",
+        "invoice_item" => "Uma fatura da 2ª via",
+        "invoice_status_open" => "Situação: em aberto",
+        "invoice_status_overdue" => "Situação: vencida",
+        "pix_intro" => "Início do Pix copia e cola",
+        "debt_summary" => "Resumo de débitos",
+        "debt_item" => "Um débito",
+        "offer_invoice" => "Oferta de 2ª via",
+        "payment_pending" => "Pagamento ainda não compensado",
+        "payment_ok" => "Pagamentos em dia",
+        "offer_unlock" => "Oferta de desbloqueio de confiança",
+        "unlock_done" => "Desbloqueio feito (com data)",
+        "unlock_done_no_date" => "Desbloqueio feito (sem data)",
+        "unlock_not_blocked" => "Desbloqueio: conexão não bloqueada",
+        "unlock_refused_already_used" => "Desbloqueio recusado: já usado",
+        "unlock_refused_overdue" => "Desbloqueio recusado: atraso",
+        "unlock_refused_inactive" => "Desbloqueio recusado: contrato inativo",
+        "unlock_refused_other" => "Desbloqueio recusado: outro motivo",
+        "offer_regularize" => "Oferta para regularizar",
+        "outage" => "Falha na região",
+        "outage_no_forecast" => "Falha sem previsão",
+        "outage_default_description" => "Descrição padrão de falha",
+        "connection_blocked" => "Conexão bloqueada",
+        "connection_blocked_default_reason" => "Motivo padrão de bloqueio",
+        "connection_reduced" => "Velocidade reduzida",
+        "connection_online" => "Conexão online",
+        "connection_offline" => "Conexão desconectada",
+        "basic_steps" => "Passos básicos de conexão",
+        "steps_resolved" => "Resolvido com os passos básicos",
+        "technical_ticket_opened" => "Chamado técnico aberto",
+        "equipment_order_opened" => "Ordem de serviço de equipamento aberta",
+        "wifi_instructions" => "Instruções de Wi-Fi",
+        "tickets_intro" => "Início da lista de chamados",
+        "ticket_item" => "Um chamado",
+        "order_item" => "Uma ordem de serviço",
+        "order_scheduled" => "Visita agendada",
+        "status_open" => "Situação: aberto",
+        "status_in_progress" => "Situação: em andamento",
+        "status_scheduled" => "Situação: agendado",
+        "no_tickets" => "Sem chamados",
+        "request_registered" => "Solicitação registrada",
+        "cancellation_registered" => "Cancelamento registrado",
+        "complaint_registered" => "Reclamação registrada",
+        "lead_registered" => "Interesse de novo cliente registrado",
+        "subject_address_change" => "Assunto: mudança de endereço",
+        "subject_plan_change" => "Assunto: mudança de plano",
+        "subject_account_change" => "Assunto: alteração cadastral",
+        "subject_cancellation" => "Assunto: cancelamento",
+        "subject_complaint" => "Assunto: reclamação",
+        "subject_no_connection" => "Assunto: sem conexão",
+        "subject_slow_connection" => "Assunto: internet lenta",
+        "subject_equipment" => "Assunto: equipamento",
+        "subject_wifi" => "Assunto: Wi-Fi",
+        "option_invoice" => "Botão: 2ª via e Pix",
+        "option_connection" => "Botão: problema na internet",
+        "option_unlock" => "Botão: desbloqueio",
+        "option_tickets" => "Botão: meus chamados",
+        "option_cancellation" => "Botão: cancelamento",
+        "option_complaint" => "Botão: reclamação",
+        "option_human" => "Botão: falar com atendente",
+        "option_yes" => "Botão: sim",
+        "option_no" => "Botão: não",
+        _ => "Texto",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_text_has_a_pt_br_label() {
+        for k in prosa_bot::BotTexts::KEYS {
+            assert_ne!(super::label(k), "Texto", "{k}");
+        }
     }
 }
