@@ -348,8 +348,26 @@ async fn bot_texts_are_validated_overridden_and_restored() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_bot_conversation_is_warned_then_closed() {
-    let url = fresh_url(false).await.unwrap();
+async fn idle_bot_conversation_is_warned_then_closed_sqlite() {
+    idle_bot_conversation_is_warned_then_closed(false).await;
+}
+
+/// On PostgreSQL with two instances running the worker: still warned once and closed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_bot_conversation_is_warned_then_closed_postgres() {
+    idle_bot_conversation_is_warned_then_closed(true).await;
+}
+
+async fn idle_bot_conversation_is_warned_then_closed(pg: bool) {
+    let Some(url) = fresh_url(pg).await else {
+        eprintln!("PROSA_TEST_POSTGRES_URL not set; skipping");
+        return;
+    };
+    let other = if pg {
+        Some(App::start(test_config(&url)).await)
+    } else {
+        None
+    };
     let app = App::start(test_config(&url)).await;
     let r = put(
         &app,
@@ -395,6 +413,9 @@ async fn idle_bot_conversation_is_warned_then_closed() {
     let cats = app.get("/api/v1/categories").await.to_string();
     assert!(cats.contains("Encerrado por inatividade"));
     app.stop().await;
+    if let Some(o) = other {
+        o.stop().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
