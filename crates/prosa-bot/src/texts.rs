@@ -35,6 +35,14 @@ macro_rules! texts {
                     _ => None,
                 }
             }
+
+            /// Replaces a text by key; false for an unknown key.
+            pub fn set(&mut self, key: &str, value: String) -> bool {
+                match key {
+                    $(stringify!($name) => { self.$name = value; true })*
+                    _ => false,
+                }
+            }
         }
     };
 }
@@ -68,6 +76,7 @@ texts! {
     media_unsupported = "Ainda não consigo ouvir áudios nem ver imagens ou arquivos. 😕 Pode escrever sua mensagem ou escolher uma opção?";
     anything_else = "Posso ajudar em algo mais?";
     goodbye = "Obrigado pelo contato! Atendimento encerrado. 👋";
+    inactivity_warning = "Você ainda está aí? Se não receber resposta em alguns minutos, vou encerrar este atendimento.";
     timeout = "Como não recebi resposta, vou encerrar este atendimento. Se precisar, é só chamar de novo!";
     handoff = "Vou transferir você para um atendente. Aguarde um momento, por favor.";
     handoff_out_of_hours = "Nosso atendimento humano está fora do horário agora. Sua conversa ficou na fila e um atendente responde {abertura}.";
@@ -139,6 +148,95 @@ texts! {
     option_no = "Não";
 }
 
+/// The placeholders (`{nome}`) a text uses, in order, without repeats.
+pub fn placeholders(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end)
+                if end > 0
+                    && after[..end]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                let name = after[..end].to_owned();
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+                rest = &after[end + 1..];
+            }
+            _ => rest = after,
+        }
+    }
+    out
+}
+
+/// Longest text an administrator may set.
+pub const MAX_TEXT_CHARS: usize = 2000;
+
+impl BotTexts {
+    /// The placeholders a text may use: those of its default, and `{empresa}` everywhere.
+    pub fn allowed_placeholders(key: &str) -> Option<Vec<String>> {
+        let default = BotTexts::default();
+        let mut allowed = placeholders(default.get(key)?);
+        if !allowed.iter().any(|p| p == "empresa") {
+            allowed.push("empresa".into());
+        }
+        Some(allowed)
+    }
+
+    /// Checks an administrator's text for a key; the error is pt-BR, for the field.
+    pub fn check(key: &str, value: &str) -> Result<(), String> {
+        let Some(allowed) = BotTexts::allowed_placeholders(key) else {
+            return Err(format!("texto desconhecido: {key}"));
+        };
+        if value.trim().is_empty() {
+            return Err("o texto não pode ficar vazio (use \"restaurar padrão\")".into());
+        }
+        if value.chars().count() > MAX_TEXT_CHARS {
+            return Err(format!(
+                "texto muito longo (máximo {MAX_TEXT_CHARS} caracteres)"
+            ));
+        }
+        let unknown: Vec<String> = placeholders(value)
+            .into_iter()
+            .filter(|p| !allowed.contains(p))
+            .collect();
+        if !unknown.is_empty() {
+            let list = |v: &[String]| {
+                v.iter()
+                    .map(|p| format!("{{{p}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(format!(
+                "marcador desconhecido: {}. Neste texto você pode usar: {}",
+                list(&unknown),
+                list(&allowed)
+            ));
+        }
+        Ok(())
+    }
+
+    /// The defaults with the administrator's overrides (a JSON object of key → text) applied;
+    /// unknown keys and texts that no longer pass [`BotTexts::check`] keep the default.
+    pub fn with_overrides(overrides: &serde_json::Value) -> BotTexts {
+        let mut t = BotTexts::default();
+        if let Some(map) = overrides.as_object() {
+            for (k, v) in map {
+                if let Some(v) = v.as_str()
+                    && BotTexts::check(k, v).is_ok()
+                {
+                    t.set(k, v.to_owned());
+                }
+            }
+        }
+        t
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +248,28 @@ mod tests {
         assert_eq!(t.handoff, BotTexts::default().handoff);
         assert_eq!(t.get("goodbye"), Some("Tchau!"));
         assert!(BotTexts::KEYS.len() > 80);
+    }
+
+    #[test]
+    fn placeholders_are_checked_against_the_default() {
+        assert_eq!(
+            placeholders("Oi {nome}, {nome} {x y} {} {protocolo"),
+            vec!["nome"]
+        );
+        assert!(BotTexts::check("confirmed", "Valeu, {nome}! {empresa}").is_ok());
+        let e = BotTexts::check("confirmed", "Valeu, {cliente}!").unwrap_err();
+        assert!(e.contains("{cliente}") && e.contains("{nome}"), "{e}");
+        assert!(BotTexts::check("goodbye", "  ").is_err());
+        assert!(BotTexts::check("nope", "x").is_err());
+        let t = BotTexts::with_overrides(
+            &serde_json::json!({"goodbye": "Até!", "confirmed": "{cliente}", "nope": "x"}),
+        );
+        assert_eq!(t.goodbye, "Até!");
+        assert_eq!(t.confirmed, BotTexts::default().confirmed);
+        // Every default passes its own check.
+        let d = BotTexts::default();
+        for k in BotTexts::KEYS {
+            assert!(BotTexts::check(k, d.get(k).unwrap()).is_ok(), "{k}");
+        }
     }
 }

@@ -301,6 +301,12 @@ pub struct BotSettings {
     pub category_timeout: String,
     /// Hand off to a person after registering a complaint.
     pub handoff_after_complaint: bool,
+    /// Seconds without an answer from the subscriber before the bot closes the conversation
+    /// (with the `timeout` text and `category_timeout`).
+    pub inactivity_timeout_secs: u64,
+    /// Seconds without an answer before the "você ainda está aí?" warning
+    /// (`inactivity_warning`); 0 = no warning. Less than `inactivity_timeout_secs`.
+    pub inactivity_warning_secs: u64,
 }
 
 impl Default for BotSettings {
@@ -322,6 +328,8 @@ impl Default for BotSettings {
             category_no_request: "Encerrado sem solicitação".into(),
             category_timeout: "Encerrado por inatividade".into(),
             handoff_after_complaint: true,
+            inactivity_timeout_secs: 30 * 60,
+            inactivity_warning_secs: 25 * 60,
         }
     }
 }

@@ -65,23 +65,34 @@ fn max_options(kind: ChannelKind) -> usize {
 }
 
 pub async fn run(state: AppState, nlu: Arc<prosa_nlu::Nlu>) {
-    let bot = Bot::new(
-        prosa_bot::BotTexts::default(),
-        prosa_bot::BotSettings::default(),
-    );
     let understand = NluUnderstanding(nlu);
     loop {
         let pending = state.store.bot_pending(50).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "reading bot work");
             Vec::new()
         });
-        for id in &pending {
-            if let Err(e) = turn(&state, &bot, &understand, *id).await {
-                tracing::warn!(conversation_id = id.0, error = %format!("{e:#}"), "bot turn failed");
-                let _ = state.store.release_bot_turn(*id).await;
+        // The administrator's texts and settings, read again for every batch of turns: a
+        // change applies from the next turn on, on every instance.
+        let bot = if pending.is_empty() {
+            None
+        } else {
+            match crate::admin::bot_texts::load_bot(&state).await {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the bot's texts and settings");
+                    None
+                }
+            }
+        };
+        if let Some(bot) = &bot {
+            for id in &pending {
+                if let Err(e) = turn(&state, bot, &understand, *id).await {
+                    tracing::warn!(conversation_id = id.0, error = %format!("{e:#}"), "bot turn failed");
+                    let _ = state.store.release_bot_turn(*id).await;
+                }
             }
         }
-        if !pending.is_empty() {
+        if !pending.is_empty() && bot.is_some() {
             continue;
         }
         tokio::select! {

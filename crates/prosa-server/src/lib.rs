@@ -13,8 +13,10 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod dto;
+pub mod erp_live;
 pub mod error;
 pub mod hub;
+pub mod inactivity;
 pub mod metrics;
 pub mod pages;
 pub mod panel;
@@ -53,15 +55,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 
 /// Builds the shared state.
 pub async fn app_state(config: Config, store: Store) -> anyhow::Result<AppState> {
-    let erp_config = config
-        .erp_config()
-        .map_err(|e| anyhow::anyhow!("erp: {e}"))?;
-    let erp = prosa_erp::build_erp(
-        &erp_config,
-        Some(Arc::new(demo::SettingsDemoStore(store.clone()))),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("starting the ERP connection: {e}"))?;
+    let erp_settings = erp_live::effective_settings(&config, &store)
+        .await
+        .context("reading the ERP settings")?;
+    let erp = erp_live::build(&erp_settings, &store)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the ERP connection: {e}"))?;
+    let metrics = Arc::new(metrics::Metrics::default());
     let egress = EgressPolicy {
         allowed_private_hosts: config.egress.allowed_private_hosts.clone(),
     };
@@ -78,10 +78,10 @@ pub async fn app_state(config: Config, store: Store) -> anyhow::Result<AppState>
         config: Arc::new(config),
         store,
         hub: hub::EventHub::default(),
-        metrics: Arc::new(metrics::Metrics::default()),
+        erp: Arc::new(erp_live::LiveErp::new(erp, erp_settings, metrics.clone())),
+        metrics,
         channels: Arc::new(Channels::new(egress, http.clone())),
         http,
-        erp,
         shutdown: state::tokio_util_shutdown::Shutdown::default(),
     })
 }
@@ -105,6 +105,7 @@ async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(n) = state.store.count_pending_inbound().await {
         state.metrics.inbound_pending.set(n);
     }
+    state.erp.update_gauge();
     (
         [(
             header::CONTENT_TYPE,
@@ -115,7 +116,10 @@ async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn openapi() -> impl IntoResponse {
-    axum::Json(api::ApiDoc::openapi())
+    let mut doc = api::ApiDoc::openapi();
+    doc.merge(admin::erp::ErpApiDoc::openapi());
+    doc.merge(admin::bot_texts::BotApiDoc::openapi());
+    axum::Json(doc)
 }
 
 /// Every route.
@@ -219,6 +223,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/notifications/{id}/treat", post(admin::notification_treat))
         .route("/ratings", get(admin::rating_list))
+        .route("/erp", get(admin::erp::erp_get).put(admin::erp::erp_put))
+        .route("/erp/test", post(admin::erp::erp_test))
+        .route(
+            "/bot/texts",
+            get(admin::bot_texts::texts_get).put(admin::bot_texts::texts_put),
+        )
+        .route(
+            "/bot/settings",
+            get(admin::bot_texts::settings_get).put(admin::bot_texts::settings_put),
+        )
         // ---- end admin
         .route("/ws", get(ws::upgrade))
         // ---- channels
@@ -280,6 +294,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/canned-responses/{id}/delete", post(admin::pages::canned_remove))
         .route("/admin/canned-responses/{id}", post(admin::pages::canned_edit))
         .route("/admin/audit", get(admin::pages::audit_page))
+        .route("/admin/erp", get(admin::erp::page).post(admin::erp::page_save))
+        .route("/admin/erp/test", post(admin::erp::page_test))
+        .route("/admin/bot-texts", get(admin::bot_texts::page).post(admin::bot_texts::page_texts))
+        .route("/admin/bot-texts/settings", post(admin::bot_texts::page_settings))
         .route("/ratings", get(admin::pages::ratings))
         .route("/ratings/{id}", get(admin::pages::rating_detail).post(admin::pages::rating_treat))
         // ---- end admin
@@ -425,6 +443,8 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     );
     tasks.spawn(bot::run(state.clone(), nlu));
     tasks.spawn(channels::telegram::run_polling(state.clone()));
+    tasks.spawn(erp_live::run_refresh(state.clone()));
+    tasks.spawn(inactivity::run(state.clone()));
     let app = router(state.clone());
     let shutdown = state.shutdown.clone();
     let handle = tokio::spawn(async move {

@@ -18,8 +18,40 @@ pub struct SendFailureLabel {
     pub reason: String,
 }
 
+/// One ERP call: the adapter (`demo`, `mk`, `ixc`), the operation and how it ended (`ok` or
+/// the error kind). Never an id, a document or a credential.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErpCallLabel {
+    pub erp: String,
+    pub operation: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErpOperationLabel {
+    pub erp: String,
+    pub operation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErpLabel {
+    pub erp: String,
+}
+
+fn erp_histogram() -> Histogram {
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ])
+}
+
 pub struct Metrics {
     registry: Registry,
+    /// ERP calls by adapter, operation and outcome.
+    pub erp_calls: Family<ErpCallLabel, Counter>,
+    /// ERP call duration by adapter and operation.
+    pub erp_call_seconds: Family<ErpOperationLabel, Histogram, fn() -> Histogram>,
+    /// Circuit-breaker state of the live ERP: 0 closed (up), 1 degraded/half-open, 2 open (down).
+    pub erp_circuit_state: Family<ErpLabel, Gauge>,
     pub messages_in: Family<ChannelLabel, Counter>,
     pub messages_out: Family<ChannelLabel, Counter>,
     pub duplicates: Family<ChannelLabel, Counter>,
@@ -56,8 +88,26 @@ impl Default for Metrics {
             webhook_latency: Histogram::new([
                 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
             ]),
+            erp_calls: Family::default(),
+            erp_call_seconds: Family::new_with_constructor(erp_histogram as fn() -> Histogram),
+            erp_circuit_state: Family::default(),
             registry: Registry::default(),
         };
+        registry.register(
+            "erp_calls",
+            "ERP calls by adapter, operation and outcome (ok or the error kind)",
+            m.erp_calls.clone(),
+        );
+        registry.register(
+            "erp_call_seconds",
+            "ERP call duration by adapter and operation",
+            m.erp_call_seconds.clone(),
+        );
+        registry.register(
+            "erp_circuit_state",
+            "ERP circuit breaker: 0 closed, 1 degraded or half-open, 2 open",
+            m.erp_circuit_state.clone(),
+        );
         registry.register(
             "messages_in",
             "Inbound messages stored",

@@ -18,8 +18,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub http: reqwest::Client,
     pub channels: Arc<Channels>,
-    /// The ISP's management system (demo, MK or IXC), with timeouts and a circuit breaker.
-    pub erp: Arc<dyn prosa_erp::Erp>,
+    /// The ISP's management system (demo, MK or IXC), with timeouts and a circuit breaker;
+    /// swapped at run time when the administrator changes it (`erp_live`).
+    pub erp: Arc<crate::erp_live::LiveErp>,
     pub shutdown: tokio_util_shutdown::Shutdown,
     /// The rules' "now" (service hours, bot hand-off text, queue status).
     pub clock: crate::clock::Clock,

@@ -82,7 +82,7 @@ impl Store {
         in_tx!(self, tx, pg => {
             let (inbox_id, contact_id, team_id): (i64, i64, Option<i64>) = sqlx::query_as("SELECT inbox_id, contact_id, team_id FROM conversation WHERE conversation_id = $1")
                 .bind(id.0).fetch_one(&mut *tx).await?;
-            sqlx::query("UPDATE conversation SET bot_state = $1, bot_cursor = $2, bot_lock_until = NULL, updated_at = $3 WHERE conversation_id = $4")
+            sqlx::query("UPDATE conversation SET bot_state = $1, bot_cursor = $2, bot_lock_until = NULL, bot_warned_at = NULL, updated_at = $3 WHERE conversation_id = $4")
                 .bind(&state).bind(turn.cursor).bind(now).bind(id.0).execute(&mut *tx).await?;
             for reply in &turn.replies {
                 let content = serde_json::to_string(reply).expect("invariant: content serializes");

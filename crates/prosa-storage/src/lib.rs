@@ -17,6 +17,7 @@ pub mod channel_admin;
 pub mod channels;
 pub mod conversations;
 pub mod events;
+pub mod inactivity;
 pub mod inbound;
 pub mod inboxes;
 pub mod outbox;

@@ -2,6 +2,8 @@
 //! notifications rating rules create and the rated conversations; the REST API for them, the
 //! hooks the bot and the inbound worker call, and the pages under `/admin` and `/ratings`.
 
+pub mod bot_texts;
+pub mod erp;
 pub mod pages;
 pub mod people;
 pub mod queue;

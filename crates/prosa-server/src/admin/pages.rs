@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use prosa_domain::model::Role;
 use std::collections::HashMap;
 
-type Fields = HashMap<String, Vec<String>>;
+pub(super) type Fields = HashMap<String, Vec<String>>;
 
 #[path = "inboxes.rs"]
 pub mod inboxes;
@@ -34,14 +34,14 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for MultiForm {
     }
 }
 
-fn one<'a>(f: &'a Fields, k: &str) -> &'a str {
+pub(super) fn one<'a>(f: &'a Fields, k: &str) -> &'a str {
     f.get(k)
         .and_then(|v| v.first())
         .map(String::as_str)
         .unwrap_or("")
 }
 
-fn many<'a>(f: &'a Fields, k: &str) -> Vec<&'a str> {
+pub(super) fn many<'a>(f: &'a Fields, k: &str) -> Vec<&'a str> {
     f.get(k)
         .map(|v| v.iter().map(String::as_str).collect())
         .unwrap_or_default()
@@ -54,7 +54,7 @@ pub struct Problem {
     pub message: String,
 }
 
-fn problem(e: ApiError) -> Result<Problem, Response> {
+pub(super) fn problem(e: ApiError) -> Result<Problem, Response> {
     match e {
         ApiError::Invalid { field, message } => Ok(Problem { field, message }),
         ApiError::Conflict(message) => Ok(Problem {
@@ -69,7 +69,7 @@ fn problem(e: ApiError) -> Result<Problem, Response> {
     }
 }
 
-fn field_msg(p: &Option<Problem>, field: &str) -> Markup {
+pub(super) fn field_msg(p: &Option<Problem>, field: &str) -> Markup {
     html! {
         @if let Some(p) = p {
             @if p.field == field {
@@ -79,7 +79,7 @@ fn field_msg(p: &Option<Problem>, field: &str) -> Markup {
     }
 }
 
-fn general_msg(p: &Option<Problem>, known: &[&str]) -> Markup {
+pub(super) fn general_msg(p: &Option<Problem>, known: &[&str]) -> Markup {
     html! {
         @if let Some(p) = p {
             @if !known.iter().any(|k| p.field == *k) {
@@ -105,7 +105,7 @@ fn forbidden_page(who: &Principal) -> Response {
 }
 
 /// The signed-in administrator, or the response to send instead (login or 403 page).
-fn admin_only(who: Option<Principal>) -> Result<Principal, Response> {
+pub(super) fn admin_only(who: Option<Principal>) -> Result<Principal, Response> {
     let p = require_person(who)?;
     if p.role() != Role::Admin {
         return Err(forbidden_page(&p));
@@ -114,7 +114,7 @@ fn admin_only(who: Option<Principal>) -> Result<Principal, Response> {
 }
 
 /// For form posts: the administrator, with the form's CSRF token checked.
-fn admin_post(who: Option<Principal>, f: &Fields) -> Result<Principal, Response> {
+pub(super) fn admin_post(who: Option<Principal>, f: &Fields) -> Result<Principal, Response> {
     let p = admin_only(who)?;
     check_csrf(&p, f)?;
     Ok(p)
@@ -127,11 +127,11 @@ fn check_csrf(p: &Principal, f: &Fields) -> Result<(), Response> {
     Ok(())
 }
 
-fn csrf(p: &Principal) -> Markup {
+pub(super) fn csrf(p: &Principal) -> Markup {
     html! { input type="hidden" name="csrf_token" value=(p.csrf_token().unwrap_or("")); }
 }
 
-fn admin_page(who: &Principal, title: &str, body: Markup) -> Response {
+pub(super) fn admin_page(who: &Principal, title: &str, body: Markup) -> Response {
     let body = html! {
         link rel="stylesheet" href=(prosa_web::asset_url("admin.css"));
         div class="admin" {
@@ -160,15 +160,17 @@ const ADMIN_LINKS: &[(&str, &str)] = &[
     ("/admin/rating-rules", "Regras de avaliação"),
     ("/admin/service-hours", "Horário de atendimento"),
     ("/admin/canned-responses", "Respostas prontas"),
+    ("/admin/erp", "Conexão com o ERP"),
+    ("/admin/bot-texts", "Bot: textos e ajustes"),
     ("/admin/audit", "Trilha de auditoria"),
     ("/ratings", "Conversas avaliadas"),
 ];
 
-fn back(to: &str) -> Response {
+pub(super) fn back(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-fn err_response(e: ApiError) -> Response {
+pub(super) fn err_response(e: ApiError) -> Response {
     e.into_response()
 }
 

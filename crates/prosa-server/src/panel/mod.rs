@@ -18,6 +18,7 @@ use prosa_domain::message::{MessageContent, MessageOption};
 use prosa_domain::model::{AuthorKind, Conversation, ConversationStatus, Presence, Role};
 use prosa_domain::*;
 use prosa_erp::Action;
+use prosa_erp::Erp as _;
 use prosa_storage::AuditEntry;
 use prosa_storage::conversations::{NewOutgoing, OwnerChange};
 use serde::{Deserialize, Serialize};
