@@ -106,6 +106,9 @@ pub async fn run_reader(
                 let full = events.len() == 500;
                 for e in events {
                     cursor = e.id;
+                    if crate::panel::assign::wakes_assignment(&e.event) {
+                        store.signals.assign.notify_one();
+                    }
                     let frame = frame_for(&store, e).await;
                     let _ = hub.tx.send(Arc::new(frame));
                 }

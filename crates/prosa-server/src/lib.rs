@@ -155,6 +155,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/panel/conversations", get(panel::panel_conversations))
         .route("/panel/operators", get(panel::operators))
+        .route("/conversations/{id}/earlier", get(panel::history::earlier))
+        .route(
+            "/conversations/{id}/earlier/{earlier_id}/messages",
+            get(panel::history::earlier_messages),
+        )
         // ---- end panel
         // ---- admin
         .route(
@@ -203,6 +208,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/notifications/{id}/treat", post(admin::notification_treat))
         .route("/ratings", get(admin::rating_list))
+        .route(
+            "/assignment",
+            get(admin::assignment::assignment_get).put(admin::assignment::assignment_put),
+        )
+        .route(
+            "/teams/{id}/assignment",
+            axum::routing::put(admin::assignment::team_assignment_put),
+        )
+        .route(
+            "/users/{id}/max-conversations",
+            axum::routing::put(admin::assignment::operator_limit_put),
+        )
         // ---- end admin
         .route("/ws", get(ws::upgrade))
         // ---- channels
@@ -236,6 +253,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/canned-responses", get(admin::pages::canned).post(admin::pages::canned_post))
         .route("/admin/canned-responses/{id}/delete", post(admin::pages::canned_remove))
         .route("/admin/audit", get(admin::pages::audit_page))
+        .route("/admin/assignment", get(admin::pages::assignment::page_get))
+        .route("/admin/assignment/{*rest}", post(admin::pages::assignment::page_post))
         .route("/ratings", get(admin::pages::ratings))
         .route("/ratings/{id}", get(admin::pages::rating_detail).post(admin::pages::rating_treat))
         // ---- end admin
@@ -366,6 +385,7 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     ));
     tasks.spawn(workers::run_inbound(state.clone()));
     tasks.spawn(workers::run_outbox(state.clone()));
+    tasks.spawn(panel::assign::run(state.clone()));
     let nlu = Arc::new(
         tokio::task::spawn_blocking(prosa_nlu::Nlu::builtin)
             .await

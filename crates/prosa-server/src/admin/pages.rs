@@ -12,6 +12,8 @@ use maud::{Markup, html};
 use prosa_domain::model::Role;
 use std::collections::HashMap;
 
+pub mod assignment;
+
 type Fields = HashMap<String, Vec<String>>;
 
 /// Reads an urlencoded body keeping repeated keys (checkbox groups, multi-selects).
@@ -156,6 +158,7 @@ const ADMIN_LINKS: &[(&str, &str)] = &[
     ("/admin/rating-rules", "Regras de avaliação"),
     ("/admin/service-hours", "Horário de atendimento"),
     ("/admin/canned-responses", "Respostas prontas"),
+    ("/admin/assignment", "Distribuição automática"),
     ("/admin/audit", "Trilha de auditoria"),
     ("/ratings", "Conversas avaliadas"),
 ];
@@ -1100,7 +1103,8 @@ async fn canned_view(
             input id="cr-shortcut" name="shortcut" value=(t("shortcut")) required placeholder="boleto";
             (field_msg(&p, "shortcut"))
             label for="cr-content" { "Texto" }
-            textarea id="cr-content" name="content" rows="4" required { (t("content")) }
+            textarea id="cr-content" name="content" rows="4" required aria-describedby="cr-content-hint" { (t("content")) }
+            p id="cr-content-hint" class="muted" { "No painel, o atendente digita / e o atalho. Marcadores preenchidos ao inserir: {nome} e {primeiro_nome} (do cliente), {atendente}." }
             (field_msg(&p, "content"))
             button type="submit" { "Salvar resposta" }
         }
