@@ -51,6 +51,9 @@ test('auto-assignment notifies in the title; a canned response answers', async (
     await form.getByLabel(/Limite por atendente nesta equipe/).fill('0');
     await form.getByRole('button', { name: 'Salvar equipe' }).click();
     await adm.getByText('limite deve ser um número de 1 a 100').waitFor();
+    // What was typed stays in the form being corrected.
+    assert.equal(await adm.getByRole('form', { name: 'Equipe Suporte' }).getByLabel(/Limite por atendente nesta equipe/).inputValue(), '0');
+    assert.equal(await adm.getByRole('form', { name: 'Equipe Suporte' }).getByLabel('Distribuir automaticamente').isChecked(), true);
     await adm.screenshot({ path: `${ARTIFACTS}/admin-assignment-error.png`, fullPage: true });
     await adm.getByRole('form', { name: 'Equipe Suporte' }).getByLabel(/Limite por atendente nesta equipe/).fill('3');
     await adm.getByRole('form', { name: 'Equipe Suporte' }).getByLabel('Distribuir automaticamente').check();
@@ -65,6 +68,7 @@ test('auto-assignment notifies in the title; a canned response answers', async (
     await login(page, prosa.base, op);
     await page.waitForURL(/\/panel/);
     const baseTitle = await page.title();
+    await page.getByText('Ninguém aguardando.').waitFor();
     await page.locator('#pn-presence').selectOption('online');
     await page.getByText('Situação: Disponível.').waitFor();
 
@@ -72,7 +76,8 @@ test('auto-assignment notifies in the title; a canned response answers', async (
     await page.evaluate(() => window.dispatchEvent(new Event('blur')));
     await deliver(prosa.base, inbox.body.id, 'k', { message_id: 'e2e-a1', from: { id: 'joana', name: 'Joana Cliente' }, text: 'Estou sem internet' });
     await page.locator('#pn-mine').getByText('Joana Cliente').waitFor();
-    await until('the title badge', async () => /^\(\d+\) Prosa$/.test(await page.title()));
+    // One conversation with news (queued, then assigned to her, with one message): "(1) Prosa".
+    await until('the title badge', async () => (await page.title()) === '(1) Prosa');
     await page.screenshot({ path: `${ARTIFACTS}/panel-assigned-badge.png` });
     const mine = await admin.call('GET', '/api/v1/conversations?status=open');
     assert.equal(mine.body.length, 1);
@@ -94,7 +99,8 @@ test('auto-assignment notifies in the title; a canned response answers', async (
     await ta.fill('');
     await ta.pressSequentially('/ol');
     await list.waitFor();
-    assert.equal(await list.getByRole('option').count(), 1);
+    // Shortcuts starting with the typed text come first, then those containing it.
+    assert.equal(await list.getByRole('option').count(), 2);
     assert.equal(await ta.getAttribute('aria-expanded'), 'true');
     assert.equal(await list.getByRole('option', { selected: true }).textContent(), '/olaOlá, {primeiro_nome}! Sou {atendente}, como posso ajudar?');
     await page.screenshot({ path: `${ARTIFACTS}/panel-canned.png` });

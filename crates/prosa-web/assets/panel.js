@@ -76,7 +76,8 @@
   // Unread counts per conversation mark the lists; a notification (new message in one of my
   // conversations, a conversation given to me, a new one in the queue) also plays a short
   // sound and, while the tab is hidden or unfocused, counts in the title: "(3) Prosa".
-  var unread = 0, unreadByConv = new Map(), alerts = 0;
+  // The title counts conversations with news since the tab was left, not single events.
+  var unread = 0, unreadByConv = new Map(), alerts = new Set(), lastBeep = 0;
   var focused = document.hasFocus ? document.hasFocus() : true;
   var MUTE_KEY = 'prosa.panel.muted', muted = false, audio = null;
   try { muted = localStorage.getItem(MUTE_KEY) === '1'; } catch (e) { /* storage disabled */ }
@@ -87,7 +88,7 @@
   function showBadge() {
     var b = $('pn-tab-badge'); if (b) { b.textContent = unread; b.hidden = unread === 0; }
   }
-  function showTitle() { document.title = alerts > 0 ? '(' + alerts + ') Prosa' : BASE_TITLE; }
+  function showTitle() { document.title = alerts.size > 0 ? '(' + alerts.size + ') Prosa' : BASE_TITLE; }
   function away() { return document.hidden || !focused; }
   function unlockAudio() {
     var AC = window.AudioContext || window.webkitAudioContext;
@@ -96,7 +97,8 @@
   }
   // Two short tones made with the Web Audio API: no sound file to download.
   function beep() {
-    if (muted) return;
+    if (muted || Date.now() - lastBeep < 1500) return;
+    lastBeep = Date.now();
     unlockAudio(); if (!audio) return;
     try {
       var t = audio.currentTime, o = audio.createOscillator(), g = audio.createGain();
@@ -109,18 +111,25 @@
       root.dataset.sounds = String(Number(root.dataset.sounds || 0) + 1);
     } catch (e) { /* no audio device */ }
   }
-  function notify(convId) {
-    bump(convId); beep();
-    if (away()) { alerts++; showTitle(); }
+  // kind: 'message' counts every new message on the conversation's mark; 'assigned' and
+  // 'queued' only make sure the conversation is marked.
+  var markOnly = new Set();
+  function notify(convId, kind) {
+    if (kind === 'message') {
+      // The first message of a conversation that was only marked takes over the mark.
+      if (markOnly.has(convId)) markOnly.delete(convId); else bump(convId);
+    } else if (!unreadByConv.has(convId)) { bump(convId); markOnly.add(convId); }
+    beep();
+    if (away()) { alerts.add(convId); showTitle(); }
   }
   function backHere() {
     if (document.hidden || !focused) return;
-    alerts = 0; showTitle();
+    alerts.clear(); showTitle();
     if (current) { clearUnread(current.id); render(); }
   }
   function clearUnread(convId) {
     var n = unreadByConv.get(convId) || 0;
-    unread = Math.max(0, unread - n); unreadByConv.delete(convId); showBadge();
+    unread = Math.max(0, unread - n); unreadByConv.delete(convId); markOnly.delete(convId); showBadge();
   }
   document.addEventListener('visibilitychange', backHere);
   window.addEventListener('focus', function () { focused = true; backHere(); });
@@ -176,7 +185,7 @@
     if (f.type === 'message_created' && m.direction === 'incoming') {
       var c = convs.get(f.conversation_id);
       var watching = current && current.id === f.conversation_id && !document.hidden;
-      if (!watching && c && (c.assignee_id === ME || c.status === 'waiting')) notify(f.conversation_id);
+      if (!watching && c && (c.assignee_id === ME || c.status === 'waiting')) notify(f.conversation_id, 'message');
     }
     if (!convs.has(f.conversation_id)) refreshSoon(); else render();
   }
@@ -184,9 +193,9 @@
     var c = f.conversation; if (!c) { refreshSoon(); return; }
     var before = convs.get(c.id);
     if (isPanel && c.assignee_id === ME && (!before || before.assignee_id !== ME)) {
-      if (!(pendingTake === c.id)) notify(c.id);
+      if (!(pendingTake === c.id)) notify(c.id, 'assigned');
     }
-    if (isPanel && c.status === 'waiting' && (!before || before.status !== 'waiting')) notify(c.id);
+    if (isPanel && c.status === 'waiting' && (!before || before.status !== 'waiting')) notify(c.id, 'queued');
     // Keep the local copy current so that the next frame compares against it.
     if (before) Object.assign(before, c); else if (isPanel && c.status !== 'resolved') convs.set(c.id, Object.assign({}, c));
     refreshSoon();
@@ -621,7 +630,7 @@
   }
 
   // ------------------------------------------------------------ start
-  var started = false;
+  var started = false, presenceTouched = false;
   function start() {
     var first = !started; started = true;
     var jobs = [loadUsers(), api('GET', '/teams').then(function (t) { teams = t; })];
@@ -630,7 +639,7 @@
       if (!first) { if (current) open(current.id); return; }
       if (isPanel) {
         var me = users.get(ME);
-        if (me) { $('pn-presence').value = me.presence; $('pn-pause-reason').hidden = me.presence !== 'paused'; $('pn-pause-reason').value = me.pause_reason || ''; }
+        if (me && !presenceTouched) { $('pn-presence').value = me.presence; $('pn-pause-reason').hidden = me.presence !== 'paused'; $('pn-pause-reason').value = me.pause_reason || ''; }
         var m = /#c=(\d+)/.exec(location.hash); if (m) open(m[1]);
       } else {
         convs.forEach(function (c) { inboxes.set(c.inbox_id, c.inbox_name); });
@@ -679,6 +688,7 @@
     $('pn-return').addEventListener('click', openReturn);
     root.querySelectorAll('.pn-tabs button').forEach(function (b) { b.addEventListener('click', function () { setView(b.dataset.view); }); });
     function sendPresence() {
+      presenceTouched = true;
       var p = $('pn-presence').value, r = $('pn-pause-reason');
       r.hidden = p !== 'paused';
       if (p === 'paused' && !r.value.trim()) { r.focus(); say('Informe o motivo da pausa.'); return; }

@@ -22,7 +22,28 @@ fn typed_limit(f: &Fields, key: &str) -> Result<Option<i64>, ApiError> {
     })
 }
 
-async fn view(state: &AppState, who: &Principal, p: Option<Problem>, at: Option<&str>) -> Response {
+/// What the form shows: what was typed when it is the form being corrected, else the saved value.
+fn shown<'a>(typed: Option<(&str, &'a Fields)>, form: &str, key: &str, saved: String) -> String {
+    match typed {
+        Some((at, f)) if at == form => one(f, key).to_owned(),
+        _ => saved,
+    }
+}
+
+fn shown_check(typed: Option<(&str, &Fields)>, form: &str, key: &str, saved: bool) -> bool {
+    match typed {
+        Some((at, f)) if at == form => one(f, key) == "true",
+        _ => saved,
+    }
+}
+
+async fn view(
+    state: &AppState,
+    who: &Principal,
+    p: Option<Problem>,
+    typed: Option<(&str, &Fields)>,
+) -> Response {
+    let at = typed.map(|(a, _)| a);
     let data = match assignment_view(state).await {
         Ok(d) => d,
         Err(e) => return err_response(e),
@@ -42,9 +63,9 @@ async fn view(state: &AppState, who: &Principal, p: Option<Problem>, at: Option<
         h2 { "Conversas sem equipe" }
         form method="post" action="/admin/assignment/global" class="admin-form" {
             (csrf(who))
-            label { input type="checkbox" name="enabled" value="true" checked[data.global.enabled]; " Distribuir automaticamente entre todos os atendentes" }
+            label { input type="checkbox" name="enabled" value="true" checked[shown_check(typed, "global", "enabled", data.global.enabled)]; " Distribuir automaticamente entre todos os atendentes" }
             label for="as-global-max" { "Limite por atendente (vazio = limite de cada atendente)" }
-            input id="as-global-max" name="max_conversations" inputmode="numeric" value=(limit(data.global.max_conversations));
+            input id="as-global-max" name="max_conversations" inputmode="numeric" value=(shown(typed, "global", "max_conversations", limit(data.global.max_conversations)));
             (msg("global"))
             button type="submit" { "Salvar" }
         }
@@ -53,13 +74,14 @@ async fn view(state: &AppState, who: &Principal, p: Option<Problem>, at: Option<
             p class="muted" { "Nenhuma equipe cadastrada." }
         }
         @for t in &data.teams {
+            @let form = format!("team:{}", t.team_id);
             form method="post" action=(format!("/admin/assignment/team/{}", t.team_id)) class="admin-form" aria-label=(format!("Equipe {}", t.name)) {
                 (csrf(who))
                 h3 { (t.name) }
-                label { input type="checkbox" name="auto_assign" value="true" checked[t.auto_assign]; " Distribuir automaticamente" }
+                label { input type="checkbox" name="auto_assign" value="true" checked[shown_check(typed, &form, "auto_assign", t.auto_assign)]; " Distribuir automaticamente" }
                 label for=(format!("as-team-{}", t.team_id)) { "Limite por atendente nesta equipe (vazio = limite de cada atendente)" }
-                input id=(format!("as-team-{}", t.team_id)) name="max_conversations" inputmode="numeric" value=(limit(t.max_conversations));
-                (msg(&format!("team:{}", t.team_id)))
+                input id=(format!("as-team-{}", t.team_id)) name="max_conversations" inputmode="numeric" value=(shown(typed, &form, "max_conversations", limit(t.max_conversations)));
+                (msg(&form))
                 button type="submit" { "Salvar equipe" }
             }
         }
@@ -72,12 +94,13 @@ async fn view(state: &AppState, who: &Principal, p: Option<Problem>, at: Option<
                     tr {
                         td { (o.name) }
                         td {
+                            @let form = format!("user:{}", o.user_id);
                             form method="post" action=(format!("/admin/assignment/user/{}", o.user_id)) class="inline-form" {
                                 (csrf(who))
                                 label class="sr-only" for=(format!("as-user-{}", o.user_id)) { "Limite de " (o.name) }
-                                input id=(format!("as-user-{}", o.user_id)) name="max_conversations" inputmode="numeric" size="4" value=(o.max_conversations);
+                                input id=(format!("as-user-{}", o.user_id)) name="max_conversations" inputmode="numeric" class="narrow" value=(shown(typed, &form, "max_conversations", o.max_conversations.to_string()));
                                 button type="submit" class="secondary" { "Salvar" }
-                                (msg(&format!("user:{}", o.user_id)))
+                                (msg(&form))
                             }
                         }
                     }
@@ -169,7 +192,7 @@ pub async fn page_post(
         Ok(()) => back("/admin/assignment"),
         Err(e) => match problem(e) {
             Ok(p) => {
-                let mut r = view(&state, &who, Some(p), Some(&form)).await;
+                let mut r = view(&state, &who, Some(p), Some((&form, &f))).await;
                 *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
                 r
             }
