@@ -70,7 +70,11 @@ async fn serve() {
     // Serve until the parent closes our stdin.
     tokio::task::spawn_blocking(|| {
         let mut s = String::new();
-        while std::io::stdin().read_line(&mut s).map(|n| n > 0).unwrap_or(false) {}
+        while std::io::stdin()
+            .read_line(&mut s)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {}
     })
     .await
     .unwrap();
@@ -176,7 +180,9 @@ async fn main() {
     let mut ready = Vec::new();
     let connect_start = Instant::now();
     for i in 0..clients {
-        let mut req = format!("ws://{addr}/api/v1/ws").into_client_request().unwrap();
+        let mut req = format!("ws://{addr}/api/v1/ws")
+            .into_client_request()
+            .unwrap();
         req.headers_mut()
             .insert("cookie", cookies[i % PEOPLE].parse().unwrap());
         let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
@@ -245,7 +251,11 @@ async fn main() {
     println!(
         "deliveries: {} of {expected}{}",
         lat.len(),
-        if lat.len() == expected { "" } else { "  <-- LOST" }
+        if lat.len() == expected {
+            ""
+        } else {
+            "  <-- LOST"
+        }
     );
     println!(
         "latency p50: {:.2} ms, p99: {:.2} ms, max: {:.2} ms",

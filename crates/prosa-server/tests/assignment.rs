@@ -143,11 +143,7 @@ async fn owner_becomes(app: &App, c: ConversationId, who: &Person) {
 }
 
 async fn assignee(app: &App, c: ConversationId) -> Option<UserId> {
-    app.store()
-        .conversation_by_id(c)
-        .await
-        .unwrap()
-        .assignee_id
+    app.store().conversation_by_id(c).await.unwrap().assignee_id
 }
 
 async fn round_robin(pg: bool) {
@@ -348,7 +344,10 @@ async fn round_robin(pg: bool) {
         .unwrap();
     assert_eq!(resp.status(), 422);
     let html = resp.text().await.unwrap();
-    assert!(html.contains("limite deve ser um número de 1 a 100"), "{html}");
+    assert!(
+        html.contains("limite deve ser um número de 1 a 100"),
+        "{html}"
+    );
     // The team's setting did not change.
     let (_, v) = call(&app, None, Method::GET, "/api/v1/assignment", None).await;
     assert_eq!(v["teams"][0]["max_conversations"], Value::Null);

@@ -262,7 +262,14 @@ async fn earlier_conversations_and_canned_responses() {
     )
     .await;
     assert_eq!(s, 201);
-    let (s, v) = call(&app, Some(&ana), Method::GET, "/api/v1/canned-responses", None).await;
+    let (s, v) = call(
+        &app,
+        Some(&ana),
+        Method::GET,
+        "/api/v1/canned-responses",
+        None,
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(v[0]["shortcut"], "ola");
     assert_eq!(v[0]["content"], "Olá, {nome}!");

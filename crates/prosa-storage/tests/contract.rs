@@ -2150,8 +2150,10 @@ mod cases {
         let made = s.auto_assign_all(100).await.unwrap();
         // Oldest first, alternating; Ana stops at her limit of 2; Caio (paused) and Dani (not
         // in the team) receive nothing.
-        let got: Vec<(ConversationId, UserId)> =
-            made.iter().map(|a| (a.conversation_id, a.user_id)).collect();
+        let got: Vec<(ConversationId, UserId)> = made
+            .iter()
+            .map(|a| (a.conversation_id, a.user_id))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -2208,7 +2210,10 @@ mod cases {
         .await
         .unwrap();
         let next = queued(s, inbox, 11, Some(suporte)).await;
-        assert_eq!(s.auto_assign_one().await.unwrap().map(|a| a.user_id), Some(ana));
+        assert_eq!(
+            s.auto_assign_one().await.unwrap().map(|a| a.user_id),
+            Some(ana)
+        );
         assert_eq!(owner(s, next).await, Some(ana));
 
         // A team limit of 2 caps Bia (3 open): nobody has room.
@@ -2217,7 +2222,10 @@ mod cases {
         assert_eq!(s.auto_assign_one().await.unwrap(), None);
         // Caio comes back online: he has room and the oldest turn.
         s.set_presence(caio, Presence::Online, None).await.unwrap();
-        assert_eq!(s.auto_assign_one().await.unwrap().map(|a| a.user_id), Some(caio));
+        assert_eq!(
+            s.auto_assign_one().await.unwrap().map(|a| a.user_id),
+            Some(caio)
+        );
         assert_eq!(owner(s, capped).await, Some(caio));
         // Going offline stops assignment to him.
         s.set_presence(caio, Presence::Offline, None).await.unwrap();

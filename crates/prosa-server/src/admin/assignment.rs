@@ -196,12 +196,6 @@ pub async fn operator_limit_put(
     Path(id): Path<String>,
     Json(input): Json<OperatorLimitInput>,
 ) -> Result<StatusCode, ApiError> {
-    save_operator_limit(
-        &state,
-        &who,
-        UserId(path_id(&id)?),
-        input.max_conversations,
-    )
-    .await?;
+    save_operator_limit(&state, &who, UserId(path_id(&id)?), input.max_conversations).await?;
     Ok(StatusCode::NO_CONTENT)
 }

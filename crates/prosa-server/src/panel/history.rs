@@ -91,9 +91,9 @@ pub async fn earlier_messages(
     if e.contact_id != c.contact_id || e.id >= c.id {
         return Err(ApiError::NotFound);
     }
-    let notes = who
-        .viewer(state.config.team_visibility)
-        .may_see(e.status, e.assignee_id, e.team_id);
+    let notes =
+        who.viewer(state.config.team_visibility)
+            .may_see(e.status, e.assignee_id, e.team_id);
     let list = state
         .store
         .list_messages(e.id, None, None, EARLIER_MESSAGES)

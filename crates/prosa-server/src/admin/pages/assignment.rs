@@ -23,7 +23,7 @@ fn typed_limit(f: &Fields, key: &str) -> Result<Option<i64>, ApiError> {
 }
 
 /// What the form shows: what was typed when it is the form being corrected, else the saved value.
-fn shown<'a>(typed: Option<(&str, &'a Fields)>, form: &str, key: &str, saved: String) -> String {
+fn shown(typed: Option<(&str, &Fields)>, form: &str, key: &str, saved: String) -> String {
     match typed {
         Some((at, f)) if at == form => one(f, key).to_owned(),
         _ => saved,
