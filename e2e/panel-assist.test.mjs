@@ -118,6 +118,7 @@ test('auto-assignment notifies in the title; a canned response answers', async (
     assert.equal(await mute.getAttribute('aria-pressed'), 'true');
     await page.reload();
     await page.locator('#pn-mute[aria-pressed="true"]').waitFor();
+    await page.locator('#pn-mine').getByText('Joana Cliente').waitFor();
     await page.screenshot({ path: `${ARTIFACTS}/panel-muted.png` });
   } finally {
     await b.close();
