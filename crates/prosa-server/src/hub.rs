@@ -17,7 +17,8 @@ use tokio::sync::broadcast;
 #[derive(Debug)]
 pub struct Frame {
     pub event: StoredEvent,
-    pub text: String,
+    /// Serialized once; every socket that sends it shares the same bytes.
+    pub text: axum::extract::ws::Utf8Bytes,
 }
 
 impl Frame {
@@ -77,7 +78,7 @@ pub async fn frame_for(store: &Store, event: StoredEvent) -> Frame {
         DomainEvent::Typing { author, .. } => body["author"] = json!(author),
     }
     Frame {
-        text: body.to_string(),
+        text: body.to_string().into(),
         event,
     }
 }
@@ -189,7 +190,9 @@ pub async fn catch_up(
         } else {
             // Keep the cursor moving for the client: an empty frame with only the id.
             out.push(Frame {
-                text: json!({"v": 1, "id": f.event.id.0, "type": "skip"}).to_string(),
+                text: json!({"v": 1, "id": f.event.id.0, "type": "skip"})
+                    .to_string()
+                    .into(),
                 event: f.event,
             });
         }

@@ -121,6 +121,18 @@ impl Store {
     /// nothing can be assigned now.
     pub async fn auto_assign_one(&self) -> Result<Option<Assigned>> {
         let global = self.global_assignment().await?;
+        // Most wake-ups find nothing to assign: answer those from a reader, without taking the
+        // (single, on SQLite) writer.
+        let any: Option<(i64,)> = on_read!(self, pool => {
+            sqlx::query_as(
+                "SELECT c.conversation_id FROM conversation c LEFT JOIN team t ON t.team_id = c.team_id \
+                 WHERE c.status = 'waiting' AND ((c.team_id IS NULL AND $1) OR (c.team_id IS NOT NULL AND t.auto_assign)) LIMIT 1",
+            )
+            .bind(global.enabled).fetch_optional(pool).await?
+        });
+        if any.is_none() {
+            return Ok(None);
+        }
         let now = now_ms();
         let out = in_tx!(self, tx, pg => {
             if pg {
