@@ -179,7 +179,14 @@ async fn main() {
     let (lat_tx, mut lat_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Duration)>();
     let mut ready = Vec::new();
     let connect_start = Instant::now();
+    let mut rss_half = 0;
     for i in 0..clients {
+        if i == clients / 2 {
+            // The first half also soaks up heap the allocator kept from the start (NLU
+            // training, password hashing): the second half shows the marginal cost.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            rss_half = rss_kib(pid);
+        }
         let mut req = format!("ws://{addr}/api/v1/ws")
             .into_client_request()
             .unwrap();
@@ -268,6 +275,10 @@ async fn main() {
         "server RSS: before {rss_before} KiB, connected {rss_connected} KiB ({:.1} KiB/client), after messages {rss_after} KiB ({:.1} KiB/client)",
         per_client(rss_connected),
         per_client(rss_after)
+    );
+    println!(
+        "marginal: second half of the sockets {:.1} KiB/client ({rss_half} -> {rss_connected} KiB)",
+        rss_connected.saturating_sub(rss_half) as f64 / (clients - clients / 2) as f64
     );
     drop(child.stdin.take());
     let _ = child.wait();
