@@ -873,6 +873,8 @@ pub async fn session_delete(
         crate::panel::operators,
         crate::panel::erp,
         crate::panel::erp_invoice,
+        crate::panel::history::earlier,
+        crate::panel::history::earlier_messages,
         // ---- admin
         crate::admin::category_update,
         crate::admin::category_delete,
@@ -905,7 +907,11 @@ pub async fn session_delete(
         crate::channels::pairing::connect_api,
         crate::channels::pairing::state_api,
         crate::channels::typing::operator_typing,
-        crate::channels::webchat::files::operator_upload
+        crate::channels::webchat::files::operator_upload,
+        crate::admin::assignment::assignment_get,
+        crate::admin::assignment::assignment_put,
+        crate::admin::assignment::team_assignment_put,
+        crate::admin::assignment::operator_limit_put
     ),
     components(schemas(
         InboxDto,
@@ -931,8 +937,15 @@ pub async fn session_delete(
         crate::panel::PanelConversationDto,
         crate::panel::OperatorDto,
         crate::panel::InvoiceActionInput,
+        crate::panel::history::EarlierConversationDto,
         // ---- admin
         crate::admin::AdminCategoryDto,
+        crate::admin::assignment::AssignmentDto,
+        crate::admin::assignment::GlobalAssignmentDto,
+        crate::admin::assignment::TeamAssignmentInput,
+        crate::admin::assignment::TeamAssignmentDto,
+        crate::admin::assignment::OperatorLimitDto,
+        crate::admin::assignment::OperatorLimitInput,
         crate::admin::AdminCategoryInput,
         crate::admin::RatingRuleDto,
         crate::admin::RatingRuleInput,

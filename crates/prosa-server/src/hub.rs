@@ -17,7 +17,8 @@ use tokio::sync::broadcast;
 #[derive(Debug)]
 pub struct Frame {
     pub event: StoredEvent,
-    pub text: String,
+    /// Serialized once; every socket that sends it shares the same bytes.
+    pub text: axum::extract::ws::Utf8Bytes,
 }
 
 impl Frame {
@@ -77,7 +78,7 @@ pub async fn frame_for(store: &Store, event: StoredEvent) -> Frame {
         DomainEvent::Typing { author, .. } => body["author"] = json!(author),
     }
     Frame {
-        text: body.to_string(),
+        text: body.to_string().into(),
         event,
     }
 }
@@ -106,6 +107,9 @@ pub async fn run_reader(
                 let full = events.len() == 500;
                 for e in events {
                     cursor = e.id;
+                    if crate::panel::assign::wakes_assignment(&e.event) {
+                        store.signals.assign.notify_one();
+                    }
                     let frame = frame_for(&store, e).await;
                     let _ = hub.tx.send(Arc::new(frame));
                 }
@@ -186,7 +190,9 @@ pub async fn catch_up(
         } else {
             // Keep the cursor moving for the client: an empty frame with only the id.
             out.push(Frame {
-                text: json!({"v": 1, "id": f.event.id.0, "type": "skip"}).to_string(),
+                text: json!({"v": 1, "id": f.event.id.0, "type": "skip"})
+                    .to_string()
+                    .into(),
                 event: f.event,
             });
         }

@@ -162,6 +162,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/panel/conversations", get(panel::panel_conversations))
         .route("/panel/operators", get(panel::operators))
+        .route("/conversations/{id}/earlier", get(panel::history::earlier))
+        .route(
+            "/conversations/{id}/earlier/{earlier_id}/messages",
+            get(panel::history::earlier_messages),
+        )
         // ---- end panel
         // ---- admin
         .route(
@@ -233,6 +238,18 @@ pub fn router(state: AppState) -> Router {
             "/bot/settings",
             get(admin::bot_texts::settings_get).put(admin::bot_texts::settings_put),
         )
+        .route(
+            "/assignment",
+            get(admin::assignment::assignment_get).put(admin::assignment::assignment_put),
+        )
+        .route(
+            "/teams/{id}/assignment",
+            axum::routing::put(admin::assignment::team_assignment_put),
+        )
+        .route(
+            "/users/{id}/max-conversations",
+            axum::routing::put(admin::assignment::operator_limit_put),
+        )
         // ---- end admin
         .route("/ws", get(ws::upgrade))
         // ---- channels
@@ -298,6 +315,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/erp/test", post(admin::erp::page_test))
         .route("/admin/bot-texts", get(admin::bot_texts::page).post(admin::bot_texts::page_texts))
         .route("/admin/bot-texts/settings", post(admin::bot_texts::page_settings))
+        .route("/admin/assignment", get(admin::pages::assignment::page_get))
+        .route("/admin/assignment/{*rest}", post(admin::pages::assignment::page_post))
         .route("/ratings", get(admin::pages::ratings))
         .route("/ratings/{id}", get(admin::pages::rating_detail).post(admin::pages::rating_treat))
         // ---- end admin
@@ -436,6 +455,7 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     ));
     tasks.spawn(workers::run_inbound(state.clone()));
     tasks.spawn(workers::run_outbox(state.clone()));
+    tasks.spawn(panel::assign::run(state.clone()));
     let nlu = Arc::new(
         tokio::task::spawn_blocking(prosa_nlu::Nlu::builtin)
             .await

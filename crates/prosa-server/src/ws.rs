@@ -45,10 +45,12 @@ pub async fn upgrade(
 }
 
 async fn send(socket: &mut WebSocket, text: &str) -> bool {
-    socket
-        .send(Message::Text(text.to_owned().into()))
-        .await
-        .is_ok()
+    send_shared(socket, text.to_owned().into()).await
+}
+
+/// Sends a frame's bytes without copying them (they are shared by every socket).
+async fn send_shared(socket: &mut WebSocket, text: axum::extract::ws::Utf8Bytes) -> bool {
+    socket.send(Message::Text(text)).await.is_ok()
 }
 
 async fn send_catch_up(
@@ -65,7 +67,7 @@ async fn send_catch_up(
         let n = frames.len();
         for f in frames {
             *cursor = f.event.id;
-            if !send(socket, &f.text).await {
+            if !send_shared(socket, f.text).await {
                 return false;
             }
         }
@@ -105,7 +107,7 @@ async fn serve(state: AppState, viewer: Viewer, since: Option<EventId>, mut sock
                         let frame: Arc<Frame> = frame;
                         if frame.event.id <= cursor { continue; }
                         cursor = frame.event.id;
-                        if frame.visible_to(&viewer) && !send(&mut socket, &frame.text).await { break; }
+                        if frame.visible_to(&viewer) && !send_shared(&mut socket, frame.text.clone()).await { break; }
                     }
                     Err(RecvError::Lagged(_)) => {
                         if !send_catch_up(&state, &mut socket, &viewer, &mut cursor).await { break; }

@@ -12,6 +12,7 @@ mod error;
 mod rows;
 
 pub mod admin;
+pub mod assignment;
 pub mod bot;
 pub mod channel_admin;
 pub mod channels;
@@ -98,6 +99,8 @@ pub struct Signals {
     pub inbound: tokio::sync::Notify,
     /// A conversation owned by the bot got a message.
     pub bot: tokio::sync::Notify,
+    /// Something that automatic assignment depends on changed (queue, presence, load, policy).
+    pub assign: tokio::sync::Notify,
 }
 
 /// Runs `$body` with `$pool` bound to a reading pool of either backend.

@@ -223,6 +223,8 @@ contract_tests!(
     contacts_listing,
     backup_sqlite,
     people_and_category_order,
+    auto_assign_round_robin_and_limits,
+    auto_assign_concurrent_instances,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -2161,6 +2163,220 @@ mod cases {
             .map(|x| x.name)
             .collect();
         assert_eq!(&again[..2], ["C", "A"]);
+    }
+
+    /// A waiting conversation of `team` from a new contact.
+    async fn queued(s: &Store, inbox: InboxId, n: usize, team: Option<TeamId>) -> ConversationId {
+        let msg = incoming(&format!("55119000{n:05}"), None, &format!("aa.{n}"), "oi");
+        let event = store_one(s, inbox, &format!("aa:{n}")).await;
+        match s
+            .process_incoming_message(
+                event,
+                inbox,
+                &msg,
+                Routing {
+                    status: ConversationStatus::Waiting,
+                    team_id: team,
+                },
+            )
+            .await
+            .unwrap()
+        {
+            Processed::Message {
+                conversation_id, ..
+            } => conversation_id,
+            Processed::AlreadyDone => panic!("fresh item already done"),
+        }
+    }
+
+    async fn owner(s: &Store, c: ConversationId) -> Option<UserId> {
+        s.conversation_by_id(c).await.unwrap().assignee_id
+    }
+
+    pub async fn auto_assign_round_robin_and_limits(db: Db) {
+        let s = &db.store;
+        let inbox = s.create_inbox(&new_inbox("WhatsApp")).await.unwrap();
+        let suporte = s.create_team("Suporte").await.unwrap();
+        let mut people = Vec::new();
+        for (email, role) in [
+            ("ana@x.test", Role::Agent),
+            ("bia@x.test", Role::Agent),
+            ("caio@x.test", Role::Agent),
+            ("dani@x.test", Role::Supervisor),
+            ("adm@x.test", Role::Admin),
+        ] {
+            people.push(s.create_user(&new_user(email, role)).await.unwrap());
+        }
+        let [ana, bia, caio, dani, adm] = people[..] else {
+            unreachable!()
+        };
+        for u in [ana, bia, caio] {
+            s.add_team_member(suporte, u).await.unwrap();
+        }
+        s.set_presence(ana, Presence::Online, None).await.unwrap();
+        s.set_presence(bia, Presence::Online, None).await.unwrap();
+        s.set_presence(caio, Presence::Paused, Some("Almoço"))
+            .await
+            .unwrap();
+        s.set_presence(dani, Presence::Online, None).await.unwrap();
+        s.set_presence(adm, Presence::Online, None).await.unwrap();
+        s.set_max_conversations(ana, 2).await.unwrap();
+        assert!(matches!(
+            s.set_max_conversations(UserId(999_999), 2).await,
+            Err(StorageError::NotFound)
+        ));
+
+        let convs: Vec<ConversationId> = {
+            let mut v = Vec::new();
+            for n in 0..5 {
+                v.push(queued(s, inbox, n, Some(suporte)).await);
+            }
+            v
+        };
+        // Nothing is enabled yet.
+        assert_eq!(s.auto_assign_one().await.unwrap(), None);
+        assert!(matches!(
+            s.set_team_assignment(TeamId(999_999), true, None).await,
+            Err(StorageError::NotFound)
+        ));
+        s.set_team_assignment(suporte, true, None).await.unwrap();
+        let t = s.team_assignments().await.unwrap();
+        assert!(t[0].auto_assign && t[0].max_conversations.is_none());
+
+        let made = s.auto_assign_all(100).await.unwrap();
+        // Oldest first, alternating; Ana stops at her limit of 2; Caio (paused) and Dani (not
+        // in the team) receive nothing.
+        let got: Vec<(ConversationId, UserId)> = made
+            .iter()
+            .map(|a| (a.conversation_id, a.user_id))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (convs[0], ana),
+                (convs[1], bia),
+                (convs[2], ana),
+                (convs[3], bia),
+                (convs[4], bia),
+            ]
+        );
+        for (c, u) in &got {
+            let conv = s.conversation_by_id(*c).await.unwrap();
+            assert_eq!(conv.status, ConversationStatus::Open);
+            assert_eq!(conv.assignee_id, Some(*u));
+            assert!(conv.waiting_since.is_none());
+        }
+        // Each assignment appended a live event and an audit entry.
+        let audit = s.list_audit(50).await.unwrap();
+        assert_eq!(
+            audit
+                .iter()
+                .filter(|a| a.entry.action == "conversation.auto_assign")
+                .count(),
+            5
+        );
+
+        // A conversation without a team waits until the global policy is on; then it goes to
+        // whoever waited longest among all operators with room: Dani (never assigned). The
+        // administrator is not an operator.
+        let loose = queued(s, inbox, 10, None).await;
+        assert_eq!(s.auto_assign_one().await.unwrap(), None);
+        s.set_global_assignment(&prosa_storage::assignment::GlobalAssignment {
+            enabled: true,
+            max_conversations: None,
+        })
+        .await
+        .unwrap();
+        assert!(s.global_assignment().await.unwrap().enabled);
+        let a = s.auto_assign_one().await.unwrap().unwrap();
+        assert_eq!((a.conversation_id, a.user_id), (loose, dani));
+
+        // Ana frees a slot (closes one): the next team conversation is hers (her turn is the
+        // oldest among members with room).
+        s.set_conversation_owner(
+            convs[0],
+            &OwnerChange {
+                status: ConversationStatus::Resolved,
+                assignee_id: None,
+                set_team: false,
+                team_id: None,
+                category_id: None,
+            },
+        )
+        .await
+        .unwrap();
+        let next = queued(s, inbox, 11, Some(suporte)).await;
+        assert_eq!(
+            s.auto_assign_one().await.unwrap().map(|a| a.user_id),
+            Some(ana)
+        );
+        assert_eq!(owner(s, next).await, Some(ana));
+
+        // A team limit of 2 caps Bia (3 open): nobody has room.
+        s.set_team_assignment(suporte, true, Some(2)).await.unwrap();
+        let capped = queued(s, inbox, 12, Some(suporte)).await;
+        assert_eq!(s.auto_assign_one().await.unwrap(), None);
+        // Caio comes back online: he has room and the oldest turn.
+        s.set_presence(caio, Presence::Online, None).await.unwrap();
+        assert_eq!(
+            s.auto_assign_one().await.unwrap().map(|a| a.user_id),
+            Some(caio)
+        );
+        assert_eq!(owner(s, capped).await, Some(caio));
+        // Going offline stops assignment to him.
+        s.set_presence(caio, Presence::Offline, None).await.unwrap();
+        let later_one = queued(s, inbox, 13, Some(suporte)).await;
+        assert_eq!(s.auto_assign_one().await.unwrap(), None);
+        assert_eq!(owner(s, later_one).await, None);
+        // Turning the team off leaves its queue to manual takes.
+        s.set_team_assignment(suporte, false, None).await.unwrap();
+        assert_eq!(s.auto_assign_one().await.unwrap(), None);
+    }
+
+    /// Two instances assigning at the same time never exceed a limit nor assign twice.
+    pub async fn auto_assign_concurrent_instances(db: Db) {
+        let s = &db.store;
+        let peer = db.peer().await;
+        let inbox = s.create_inbox(&new_inbox("WhatsApp")).await.unwrap();
+        let team = s.create_team("Suporte").await.unwrap();
+        let mut ops = Vec::new();
+        for email in ["a@x.test", "b@x.test"] {
+            let u = s.create_user(&new_user(email, Role::Agent)).await.unwrap();
+            s.add_team_member(team, u).await.unwrap();
+            s.set_presence(u, Presence::Online, None).await.unwrap();
+            s.set_max_conversations(u, 3).await.unwrap();
+            ops.push(u);
+        }
+        let mut convs = Vec::new();
+        for n in 0..10 {
+            convs.push(queued(s, inbox, n, Some(team)).await);
+        }
+        s.set_team_assignment(team, true, None).await.unwrap();
+        let (x, y) = tokio::join!(
+            tokio::spawn({
+                let s = s.clone();
+                async move { s.auto_assign_all(100).await.unwrap() }
+            }),
+            tokio::spawn({
+                let p = peer.clone();
+                async move { p.auto_assign_all(100).await.unwrap() }
+            }),
+        );
+        let mut all: Vec<_> = x.unwrap().into_iter().chain(y.unwrap()).collect();
+        assert_eq!(all.len(), 6, "{all:?}");
+        all.sort_by_key(|a| a.conversation_id);
+        let ids: BTreeSet<_> = all.iter().map(|a| a.conversation_id).collect();
+        assert_eq!(ids.len(), 6);
+        // The six oldest went out, three to each.
+        assert_eq!(ids, convs[..6].iter().copied().collect());
+        for u in &ops {
+            assert_eq!(all.iter().filter(|a| a.user_id == *u).count(), 3);
+        }
+        let loads = s.operator_loads().await.unwrap();
+        assert!(loads.iter().all(|(_, n)| *n == 3), "{loads:?}");
+        if db.pg() {
+            peer.close().await;
+        }
     }
 }
 

@@ -72,23 +72,75 @@
     refreshTimer = setTimeout(function () { refreshTimer = null; loadConvs().catch(function () {}); }, 250);
   }
 
-  // ------------------------------------------------------------ title badge
-  var unread = 0, unreadByConv = new Map();
+  // ------------------------------------------------------------ unread marks and notifications
+  // Unread counts per conversation mark the lists; a notification (new message in one of my
+  // conversations, a conversation given to me, a new one in the queue) also plays a short
+  // sound and, while the tab is hidden or unfocused, counts in the title: "(3) Prosa".
+  // The title counts conversations with news since the tab was left, not single events.
+  var unread = 0, unreadByConv = new Map(), alerts = new Set(), lastBeep = 0;
+  var focused = document.hasFocus ? document.hasFocus() : true;
+  var MUTE_KEY = 'prosa.panel.muted', muted = false, audio = null;
+  try { muted = localStorage.getItem(MUTE_KEY) === '1'; } catch (e) { /* storage disabled */ }
   function bump(convId) {
     unread++; unreadByConv.set(convId, (unreadByConv.get(convId) || 0) + 1);
     showBadge();
   }
   function showBadge() {
-    document.title = unread > 0 ? '(' + unread + ') Prosa' : BASE_TITLE;
     var b = $('pn-tab-badge'); if (b) { b.textContent = unread; b.hidden = unread === 0; }
+  }
+  function showTitle() { document.title = alerts.size > 0 ? '(' + alerts.size + ') Prosa' : BASE_TITLE; }
+  function away() { return document.hidden || !focused; }
+  function unlockAudio() {
+    var AC = window.AudioContext || window.webkitAudioContext;
+    if (!AC) return;
+    try { if (!audio) audio = new AC(); if (audio.state === 'suspended') audio.resume(); } catch (e) { audio = null; }
+  }
+  // Two short tones made with the Web Audio API: no sound file to download.
+  function beep() {
+    if (muted || Date.now() - lastBeep < 1500) return;
+    lastBeep = Date.now();
+    unlockAudio(); if (!audio) return;
+    try {
+      var t = audio.currentTime, o = audio.createOscillator(), g = audio.createGain();
+      o.type = 'sine';
+      o.frequency.setValueAtTime(880, t); o.frequency.setValueAtTime(660, t + 0.12);
+      g.gain.setValueAtTime(0.0001, t);
+      g.gain.exponentialRampToValueAtTime(0.25, t + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, t + 0.3);
+      o.connect(g); g.connect(audio.destination); o.start(t); o.stop(t + 0.32);
+      root.dataset.sounds = String(Number(root.dataset.sounds || 0) + 1);
+    } catch (e) { /* no audio device */ }
+  }
+  // kind: 'message' counts every new message on the conversation's mark; 'assigned' and
+  // 'queued' only make sure the conversation is marked.
+  var markOnly = new Set();
+  function notify(convId, kind) {
+    if (kind === 'message') {
+      // The first message of a conversation that was only marked takes over the mark.
+      if (markOnly.has(convId)) markOnly.delete(convId); else bump(convId);
+    } else if (!unreadByConv.has(convId)) { bump(convId); markOnly.add(convId); }
+    beep();
+    if (away()) { alerts.add(convId); showTitle(); }
+  }
+  function backHere() {
+    if (document.hidden || !focused) return;
+    alerts.clear(); showTitle();
+    if (current) { clearUnread(current.id); render(); }
   }
   function clearUnread(convId) {
     var n = unreadByConv.get(convId) || 0;
-    unread = Math.max(0, unread - n); unreadByConv.delete(convId); showBadge();
+    unread = Math.max(0, unread - n); unreadByConv.delete(convId); markOnly.delete(convId); showBadge();
   }
-  document.addEventListener('visibilitychange', function () {
-    if (!document.hidden && current) { clearUnread(current.id); render(); }
-  });
+  document.addEventListener('visibilitychange', backHere);
+  window.addEventListener('focus', function () { focused = true; backHere(); });
+  window.addEventListener('blur', function () { focused = false; });
+  // Browsers start audio only after a gesture on the page.
+  ['pointerdown', 'keydown'].forEach(function (k) { document.addEventListener(k, unlockAudio, { once: true }); });
+  function showMute() {
+    var b = $('pn-mute'); if (!b) return;
+    b.setAttribute('aria-pressed', String(muted));
+    b.textContent = muted ? 'Som: desligado' : 'Som: ligado';
+  }
 
   // ------------------------------------------------------------ WebSocket, resumable
   var lastEvent = null, reloadedOnce = false, backoff = 500, firstHello = true;
@@ -134,7 +186,7 @@
     if (f.type === 'message_created' && m.direction === 'incoming') {
       var c = convs.get(f.conversation_id);
       var watching = current && current.id === f.conversation_id && !document.hidden;
-      if (!watching && c && (c.assignee_id === ME || c.status === 'waiting')) bump(f.conversation_id);
+      if (!watching && c && (c.assignee_id === ME || c.status === 'waiting')) notify(f.conversation_id, 'message');
     }
     if (!convs.has(f.conversation_id)) refreshSoon(); else render();
   }
@@ -142,9 +194,11 @@
     var c = f.conversation; if (!c) { refreshSoon(); return; }
     var before = convs.get(c.id);
     if (isPanel && c.assignee_id === ME && (!before || before.assignee_id !== ME)) {
-      if (!(pendingTake === c.id)) bump(c.id);
+      if (!(pendingTake === c.id)) notify(c.id, 'assigned');
     }
-    if (isPanel && c.status === 'waiting' && !before) bump(c.id);
+    if (isPanel && c.status === 'waiting' && (!before || before.status !== 'waiting')) notify(c.id, 'queued');
+    // Keep the local copy current so that the next frame compares against it.
+    if (before) Object.assign(before, c); else if (isPanel && c.status !== 'resolved') convs.set(c.id, Object.assign({}, c));
     refreshSoon();
     if (current && current.id === c.id) { Object.assign(current, c); renderHead(); }
   }
@@ -244,7 +298,7 @@
       $('pn-empty').hidden = true;
       history.replaceState(null, '', '#c=' + id);
       clearUnread(id); renderHead(); renderContact(c.contact); render(); setView('chat');
-      loadErp(id);
+      closeCanned(); loadErp(id); loadHistory(id);
       return api('GET', '/conversations/' + id + '/messages?limit=50').then(function (list) {
         if (open.token !== token) return;
         list.forEach(function (m) { upsertMessage(m, false); });
@@ -369,6 +423,113 @@
     }).then(function () { $('pn-send').disabled = false; ta.focus(); });
   }
 
+  // ------------------------------------------------------------ canned responses ("/atalho")
+  var canned = [], cannedAt = 0, cannedMatches = [], cannedSel = 0, cannedTok = null, cannedOpen = false;
+  function loadCanned() {
+    cannedAt = Date.now();
+    return api('GET', '/canned-responses').then(function (l) { canned = l || []; });
+  }
+  // The "/word" just before the caret, at the start of the text or after a space.
+  function slashToken() {
+    var ta = $('pn-text'), pos = ta.selectionStart, before = ta.value.slice(0, pos);
+    var m = /(^|\s)\/([^\s\/]*)$/.exec(before);
+    return m ? { start: pos - m[2].length - 1, end: pos, q: m[2].toLowerCase() } : null;
+  }
+  function updateCanned() {
+    var tok = slashToken();
+    if (!tok || !current || $('pn-text').disabled) { closeCanned(); return; }
+    if (Date.now() - cannedAt > 30000) loadCanned().then(function () { if (cannedOpen) updateCanned(); }).catch(function () {});
+    cannedTok = tok;
+    var starts = canned.filter(function (c) { return c.shortcut.toLowerCase().indexOf(tok.q) === 0; });
+    var inside = canned.filter(function (c) { return c.shortcut.toLowerCase().indexOf(tok.q) > 0; });
+    cannedMatches = starts.concat(inside).slice(0, 30);
+    cannedSel = 0; renderCanned();
+  }
+  function renderCanned() {
+    var ul = $('pn-canned'), ta = $('pn-text');
+    var items = cannedMatches.map(function (c, i) {
+      var li = el('li', { role: 'option', id: 'pn-canned-' + i, 'aria-selected': String(i === cannedSel) }, [
+        el('code', { text: '/' + c.shortcut }), el('span', { text: c.content })
+      ]);
+      // mousedown, not click: the textarea keeps the focus and the caret.
+      li.addEventListener('mousedown', function (ev) { ev.preventDefault(); chooseCanned(i); });
+      return li;
+    });
+    if (!items.length) items = [el('li', { class: 'empty', role: 'option', 'aria-disabled': 'true', text: canned.length ? 'Nenhuma resposta pronta com este atalho.' : 'Nenhuma resposta pronta cadastrada.' })];
+    ul.replaceChildren.apply(ul, items);
+    ul.hidden = false; cannedOpen = true;
+    ta.setAttribute('aria-expanded', 'true');
+    if (cannedMatches.length) {
+      ta.setAttribute('aria-activedescendant', 'pn-canned-' + cannedSel);
+      var s = $('pn-canned-' + cannedSel); if (s && s.scrollIntoView) s.scrollIntoView({ block: 'nearest' });
+    } else ta.removeAttribute('aria-activedescendant');
+  }
+  function closeCanned() {
+    if (!cannedOpen) return;
+    cannedOpen = false; $('pn-canned').hidden = true;
+    var ta = $('pn-text'); ta.setAttribute('aria-expanded', 'false'); ta.removeAttribute('aria-activedescendant');
+  }
+  // Placeholders an administrator may write in a canned response.
+  function fillPlaceholders(text) {
+    var name = ((current && current.contact && current.contact.name) || '').trim();
+    var me = users.get(ME);
+    return text.replace(/\{(nome|primeiro_nome|atendente)\}/g, function (_, k) {
+      if (k === 'nome') return name;
+      if (k === 'primeiro_nome') return name.split(/\s+/)[0] || '';
+      return me ? me.name : '';
+    }).replace(/ +([,.!?])/g, '$1');
+  }
+  function chooseCanned(i) {
+    var c = cannedMatches[i], ta = $('pn-text'), tok = cannedTok;
+    if (!c || !tok) return;
+    var text = fillPlaceholders(c.content);
+    ta.value = ta.value.slice(0, tok.start) + text + ta.value.slice(tok.end);
+    var pos = tok.start + text.length;
+    ta.focus(); ta.setSelectionRange(pos, pos);
+    draftClientId = null; closeCanned();
+  }
+  // Keys while the list is open; true when the key was used.
+  function cannedKey(ev) {
+    if (!cannedOpen) return false;
+    var n = cannedMatches.length;
+    switch (ev.key) {
+      case 'ArrowDown': if (n) { cannedSel = (cannedSel + 1) % n; renderCanned(); } break;
+      case 'ArrowUp': if (n) { cannedSel = (cannedSel - 1 + n) % n; renderCanned(); } break;
+      case 'Enter': case 'Tab': if (!n) return false; chooseCanned(cannedSel); break;
+      case 'Escape': closeCanned(); break;
+      default: return false;
+    }
+    ev.preventDefault();
+    return true;
+  }
+
+  // ------------------------------------------------------------ earlier conversations
+  function loadHistory(id) {
+    var ul = $('pn-history'); if (!ul) return;
+    ul.replaceChildren(el('li', { class: 'muted', text: 'Carregando…' }));
+    api('GET', '/conversations/' + id + '/earlier').then(function (list) {
+      if (!current || current.id !== id) return;
+      if (!list.length) { ul.replaceChildren(el('li', { class: 'muted', text: 'Nenhuma.' })); return; }
+      ul.replaceChildren.apply(ul, list.map(function (h) {
+        var when = new Date(h.created_at);
+        var label = dateFmt.format(when) + ' · ' + (h.inbox_name || '') + ' · ' + (STATUS_PT[h.status] || h.status) + (h.category ? ' (' + h.category + ')' : '');
+        var b = el('button', { type: 'button', text: label });
+        b.addEventListener('click', function () { showEarlier(id, h, label); });
+        return el('li', null, [b]);
+      }));
+    }).catch(function () { ul.replaceChildren(el('li', { class: 'muted', text: 'Não foi possível carregar.' })); });
+  }
+  function showEarlier(id, h, label) {
+    var d = $('dlg-earlier'), ol = $('er-messages');
+    $('dlg-earlier-title').textContent = 'Conversa de ' + label;
+    ol.replaceChildren(el('li', { class: 'muted', text: 'Carregando…' }));
+    d.querySelectorAll('[data-close]').forEach(function (b) { b.onclick = function () { d.close(); }; });
+    d.showModal();
+    api('GET', '/conversations/' + id + '/earlier/' + h.id + '/messages').then(function (list) {
+      ol.replaceChildren.apply(ol, list.length ? list.map(messageNode) : [el('li', { class: 'muted', text: 'Sem mensagens.' })]);
+    }).catch(function () { ol.replaceChildren(el('li', { class: 'muted', text: 'Não foi possível carregar.' })); });
+  }
+
   // ------------------------------------------------------------ dialogs and actions
   function dialogAction(dlg, errId, run) {
     var d = $(dlg);
@@ -470,7 +631,7 @@
   }
 
   // ------------------------------------------------------------ start
-  var started = false;
+  var started = false, presenceTouched = false;
   function start() {
     var first = !started; started = true;
     var jobs = [loadUsers(), api('GET', '/teams').then(function (t) { teams = t; })];
@@ -479,7 +640,7 @@
       if (!first) { if (current) open(current.id); return; }
       if (isPanel) {
         var me = users.get(ME);
-        if (me) { $('pn-presence').value = me.presence; $('pn-pause-reason').hidden = me.presence !== 'paused'; $('pn-pause-reason').value = me.pause_reason || ''; }
+        if (me && !presenceTouched) { $('pn-presence').value = me.presence; $('pn-pause-reason').hidden = me.presence !== 'paused'; $('pn-pause-reason').value = me.pause_reason || ''; }
         var m = /#c=(\d+)/.exec(location.hash); if (m) open(m[1]);
       } else {
         convs.forEach(function (c) { inboxes.set(c.inbox_id, c.inbox_name); });
@@ -503,9 +664,20 @@
     $('pn-scroll').addEventListener('scroll', function () { if ($('pn-scroll').scrollTop < 40) loadOlder(); });
     $('pn-composer').addEventListener('submit', function (ev) { ev.preventDefault(); send(); });
     $('pn-text').addEventListener('keydown', function (ev) {
+      if (cannedKey(ev)) return;
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(); }
     });
-    $('pn-text').addEventListener('input', function () { draftClientId = null; });
+    $('pn-text').addEventListener('input', function () { draftClientId = null; updateCanned(); });
+    $('pn-text').addEventListener('click', updateCanned);
+    $('pn-text').addEventListener('blur', closeCanned);
+    $('pn-mute').addEventListener('click', function () {
+      muted = !muted;
+      try { localStorage.setItem(MUTE_KEY, muted ? '1' : '0'); } catch (e) { /* storage disabled */ }
+      showMute(); say(muted ? 'Som dos avisos desligado.' : 'Som dos avisos ligado.');
+      if (!muted) beep();
+    });
+    showMute();
+    loadCanned().catch(function () {});
     $('pn-private').addEventListener('change', function () {
       $('pn-composer').classList.toggle('note-mode', $('pn-private').checked);
       $('pn-send').textContent = $('pn-private').checked ? 'Salvar nota' : 'Enviar';
@@ -517,6 +689,7 @@
     $('pn-return').addEventListener('click', openReturn);
     root.querySelectorAll('.pn-tabs button').forEach(function (b) { b.addEventListener('click', function () { setView(b.dataset.view); }); });
     function sendPresence() {
+      presenceTouched = true;
       var p = $('pn-presence').value, r = $('pn-pause-reason');
       r.hidden = p !== 'paused';
       if (p === 'paused' && !r.value.trim()) { r.focus(); say('Informe o motivo da pausa.'); return; }

@@ -2,6 +2,7 @@
 //! notifications rating rules create and the rated conversations; the REST API for them, the
 //! hooks the bot and the inbound worker call, and the pages under `/admin` and `/ratings`.
 
+pub mod assignment;
 pub mod bot_texts;
 pub mod erp;
 pub mod pages;

@@ -17,6 +17,8 @@ pub(super) type Fields = HashMap<String, Vec<String>>;
 #[path = "inboxes.rs"]
 pub mod inboxes;
 
+pub mod assignment;
+
 /// Reads an urlencoded body keeping repeated keys (checkbox groups, multi-selects).
 pub struct MultiForm(pub Fields);
 
@@ -162,6 +164,7 @@ const ADMIN_LINKS: &[(&str, &str)] = &[
     ("/admin/canned-responses", "Respostas prontas"),
     ("/admin/erp", "Conexão com o ERP"),
     ("/admin/bot-texts", "Bot: textos e ajustes"),
+    ("/admin/assignment", "Distribuição automática"),
     ("/admin/audit", "Trilha de auditoria"),
     ("/ratings", "Conversas avaliadas"),
 ];
@@ -1317,7 +1320,8 @@ async fn canned_view(
             input id="cr-shortcut" name="shortcut" value=(t("shortcut")) required placeholder="boleto";
             (field_msg(&p, "shortcut"))
             label for="cr-content" { "Texto" }
-            textarea id="cr-content" name="content" rows="4" required { (t("content")) }
+            textarea id="cr-content" name="content" rows="4" required aria-describedby="cr-content-hint" { (t("content")) }
+            p id="cr-content-hint" class="muted" { "No painel, o atendente digita / e o atalho. Marcadores preenchidos ao inserir: {nome} e {primeiro_nome} (do cliente), {atendente}." }
             (field_msg(&p, "content"))
             div class="form-actions" {
                 button type="submit" { "Salvar resposta" }

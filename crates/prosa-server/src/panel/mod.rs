@@ -3,6 +3,8 @@
 //! `/panel` and `/supervision` pages. Every action is role-checked, audited and seen live
 //! through the `conversation_updated` events the store appends.
 
+pub mod assign;
+pub mod history;
 pub mod pages;
 
 use crate::api::visible_conversation;

@@ -46,6 +46,15 @@ fn dialogs() -> Markup {
                 }
             }
         }
+        dialog id="dlg-earlier" aria-labelledby="dlg-earlier-title" class="pn-earlier" {
+            div class="pn-dialog" {
+                h2 id="dlg-earlier-title" { "Conversa anterior" }
+                ol id="er-messages" class="pn-messages" {}
+                div class="pn-dialog-actions" {
+                    button type="button" class="secondary" data-close { "Fechar" }
+                }
+            }
+        }
         dialog id="dlg-close" aria-labelledby="dlg-close-title" {
             form method="dialog" class="pn-dialog" {
                 h2 id="dlg-close-title" { "Encerrar atendimento" }
@@ -87,6 +96,7 @@ pub async fn panel_page(State(state): State<AppState>, MaybeUser(who): MaybeUser
                         option value="offline" { "Ausente" }
                     }
                     input id="pn-pause-reason" type="text" maxlength="100" placeholder="Motivo da pausa" aria-label="Motivo da pausa" hidden;
+                    button type="button" id="pn-mute" class="secondary pn-mute" aria-pressed="false" title="Som dos avisos de novas mensagens e conversas" { "Som: ligado" }
                 }
                 button type="button" id="pn-next" class="pn-next" { "Pegar próximo" }
                 p id="pn-status" class="pn-status" role="status" aria-live="polite" {}
@@ -121,7 +131,9 @@ pub async fn panel_page(State(state): State<AppState>, MaybeUser(who): MaybeUser
                 form id="pn-composer" class="pn-composer" hidden {
                     p id="pn-readonly" class="muted" hidden { "Somente leitura: assuma a conversa para responder." }
                     label for="pn-text" class="sr-only" { "Mensagem" }
-                    textarea id="pn-text" rows="2" maxlength="4096" placeholder="Escreva uma mensagem — Enter envia, Shift+Enter quebra a linha" {}
+                    textarea id="pn-text" rows="2" maxlength="4096" placeholder="Escreva uma mensagem — Enter envia, Shift+Enter quebra a linha, / abre as respostas prontas" aria-autocomplete="list" aria-controls="pn-canned" aria-expanded="false" aria-describedby="pn-canned-hint" {}
+                    p id="pn-canned-hint" class="sr-only" { "Digite / e o atalho para escolher uma resposta pronta; setas para navegar, Enter para inserir, Esc para fechar." }
+                    ul id="pn-canned" class="pn-canned" role="listbox" aria-label="Respostas prontas" hidden {}
                     div class="pn-composer-bar" {
                         label class="pn-check" {
                             input type="checkbox" id="pn-private";
@@ -137,6 +149,8 @@ pub async fn panel_page(State(state): State<AppState>, MaybeUser(who): MaybeUser
                 div id="pn-contact" { p class="muted" { "—" } }
                 h2 { "Dados do ERP" }
                 div id="pn-erp" aria-live="polite" { p class="muted" { "—" } }
+                h2 { "Conversas anteriores" }
+                ul id="pn-history" class="pn-history" { li class="muted" { "—" } }
             }
         }
         (dialogs())
