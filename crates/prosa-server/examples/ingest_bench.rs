@@ -95,13 +95,7 @@ async fn load(
 }
 
 #[allow(clippy::field_reassign_with_default)]
-async fn bench(
-    name: &str,
-    db_url: String,
-    durability: SqliteDurability,
-    secs: u64,
-    conc: usize,
-) {
+async fn bench(name: &str, db_url: String, durability: SqliteDurability, secs: u64, conc: usize) {
     let config = Config {
         listen: "127.0.0.1:0".into(),
         database_url: db_url.clone(),

@@ -761,7 +761,9 @@ pub enum LoginOutcome {
     /// Unknown e-mail or wrong password: the same answer for both.
     Refused,
     /// Too many recent failures for this e-mail or address: not checked at all.
-    Throttled { retry_after_secs: u64 },
+    Throttled {
+        retry_after_secs: u64,
+    },
 }
 
 /// Checks a login; the same answer for an unknown e-mail and a wrong password. Failures are
@@ -834,7 +836,10 @@ pub async fn session_create(
             let body = json!({"error": "too_many_requests", "message": crate::throttle::message(retry_after_secs)});
             return Ok((
                 StatusCode::TOO_MANY_REQUESTS,
-                [(axum::http::header::RETRY_AFTER, retry_after_secs.to_string())],
+                [(
+                    axum::http::header::RETRY_AFTER,
+                    retry_after_secs.to_string(),
+                )],
                 Json(body),
             )
                 .into_response());

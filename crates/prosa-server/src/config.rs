@@ -335,7 +335,10 @@ impl Config {
         }
         let t = &self.login_throttle;
         if t.max_failures_per_email == 0 || t.max_failures_per_ip == 0 {
-            p.push("login_throttle: max_failures_per_email and max_failures_per_ip must be at least 1".into());
+            p.push(
+                "login_throttle: max_failures_per_email and max_failures_per_ip must be at least 1"
+                    .into(),
+            );
         }
         if !(1..=86_400).contains(&t.window_secs) {
             p.push("login_throttle.window_secs: must be between 1 and 86400".into());

@@ -53,7 +53,9 @@ fn ip_subject(ip: IpAddr) -> String {
 pub enum Gate {
     Open,
     /// Refused; try again after this many seconds.
-    Closed { retry_after_secs: u64 },
+    Closed {
+        retry_after_secs: u64,
+    },
 }
 
 fn window(state: &AppState) -> SignedDuration {

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use prosa_channel::{InboundItem, OutboundMessage, SendContext, SendError};
 use prosa_domain::model::{ConversationStatus, Inbox};
 use prosa_storage::inbound::{IncomingItem, IncomingMessage, PendingInbound, Processed, Routing};
-use std::collections::HashMap;
 use prosa_storage::outbox::OutboxJob;
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio::task::JoinSet;
 

@@ -201,7 +201,10 @@ async fn login_throttled_per_email_and_per_address() {
         let page = app
             .client
             .post(app.url("/login"))
-            .form(&[("email", "admin@test.local"), ("password", "admin-password")])
+            .form(&[
+                ("email", "admin@test.local"),
+                ("password", "admin-password"),
+            ])
             .send()
             .await
             .unwrap();
@@ -235,9 +238,11 @@ async fn login_throttled_per_email_and_per_address() {
             .await;
             assert_eq!(status, 401);
         }
-        let (status, ..) = login(&app, "op@test.local", "op-password-1", Some("198.51.100.7")).await;
+        let (status, ..) =
+            login(&app, "op@test.local", "op-password-1", Some("198.51.100.7")).await;
         assert_eq!(status, 429);
-        let (status, ..) = login(&app, "op@test.local", "op-password-1", Some("198.51.100.8")).await;
+        let (status, ..) =
+            login(&app, "op@test.local", "op-password-1", Some("198.51.100.8")).await;
         assert_eq!(status, 200);
 
         // A success forgets the e-mail's failures.

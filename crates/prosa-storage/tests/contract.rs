@@ -21,8 +21,8 @@ use prosa_storage::events::EventScope;
 use prosa_storage::inbound::{
     IncomingItem, IncomingMessage, NewInbound, Processed, Routing, Stored,
 };
-use prosa_storage::ingest::{InboundRow, InboundWrite};
 use prosa_storage::inboxes::NewInbox;
+use prosa_storage::ingest::{InboundRow, InboundWrite};
 use prosa_storage::outbox::OutboxJob;
 use prosa_storage::users::NewUser;
 use prosa_storage::{AuditEntry, Backend, StorageError, Store, StoreOptions};
@@ -802,8 +802,20 @@ mod cases {
             ],
             "stored once each, in arrival order"
         );
-        assert!(s.inbox_health(inbox).await.unwrap().last_inbound_at.is_some());
-        assert!(s.inbox_health(other).await.unwrap().last_inbound_at.is_some());
+        assert!(
+            s.inbox_health(inbox)
+                .await
+                .unwrap()
+                .last_inbound_at
+                .is_some()
+        );
+        assert!(
+            s.inbox_health(other)
+                .await
+                .unwrap()
+                .last_inbound_at
+                .is_some()
+        );
 
         // A later batch: everything already stored is a duplicate and changes nothing; new
         // keys are stored.
@@ -849,7 +861,12 @@ mod cases {
             .await;
         assert_eq!(results.len(), 3);
         assert_eq!(
-            results[0].as_ref().unwrap().iter().map(is_new).collect::<Vec<_>>(),
+            results[0]
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(is_new)
+                .collect::<Vec<_>>(),
             vec![true]
         );
         let err = results[1].as_ref().unwrap_err();
@@ -858,7 +875,12 @@ mod cases {
             "the bad request gets its own error: {err:?}"
         );
         assert_eq!(
-            results[2].as_ref().unwrap().iter().map(is_new).collect::<Vec<_>>(),
+            results[2]
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(is_new)
+                .collect::<Vec<_>>(),
             vec![true, false],
             "dedupe still holds after the retry of each request alone"
         );

@@ -268,10 +268,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Token(TokenCommand::Revoke { id }) => {
             let store = prosa_server::open_store(&config).await?;
-            let token = match store
-                .revoke_api_token(prosa_domain::ApiTokenId(id))
-                .await
-            {
+            let token = match store.revoke_api_token(prosa_domain::ApiTokenId(id)).await {
                 Err(prosa_storage::StorageError::NotFound) => bail!("there is no token {id}"),
                 other => other?,
             };
