@@ -1,9 +1,12 @@
 //! Ingest benchmark: signed API-channel messages posted over loopback HTTP to a real server.
 //! Reports accepted messages/s and acknowledgement latency (p50/p99) at full speed and at half
 //! that rate, next to the same server's plain `/healthz` rate, on SQLite and (when
-//! PROSA_TEST_POSTGRES_URL is set) PostgreSQL.
+//! PROSA_TEST_POSTGRES_URL is set) PostgreSQL. Also how fast the inbound worker turned the
+//! stored items into messages (every accepted item, until none is pending).
 //!
-//!     cargo run --release -p prosa-server --example ingest_bench [-- SECONDS CONCURRENCY]
+//!     cargo run --release -p prosa-server --example ingest_bench [-- SECONDS CONCURRENCY [full]]
+//!
+//! With `full`, SQLite also runs with `synchronous=FULL` (an fsync per commit).
 //!
 //! With a third argument `whatsapp`, the same measurement posts WhatsApp Cloud API
 //! notifications signed with `X-Hub-Signature-256` to a WhatsApp Cloud inbox instead (see
@@ -18,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 struct Run {
+    count: usize,
     rate: f64,
     p50: Duration,
     p99: Duration,
@@ -89,6 +93,7 @@ async fn load(
     let elapsed = start.elapsed().as_secs_f64();
     all.sort();
     Run {
+        count: all.len(),
         rate: all.len() as f64 / elapsed,
         p50: percentile(&all, 0.5),
         p99: percentile(&all, 0.99),
@@ -96,15 +101,16 @@ async fn load(
 }
 
 #[allow(clippy::field_reassign_with_default)]
-async fn bench(name: &str, db_url: String, secs: u64, conc: usize) {
+async fn bench(name: &str, db_url: String, durability: SqliteDurability, secs: u64, conc: usize) {
     let config = Config {
         listen: "127.0.0.1:0".into(),
         database_url: db_url.clone(),
         log_level: "warn".into(),
+        sqlite_durability: durability,
         ..Config::default()
     };
     let mut options = StoreOptions::new(&db_url);
-    options.sqlite_durability = SqliteDurability::Normal;
+    options.sqlite_durability = durability;
     options.max_connections = 16;
     let store = Store::open(&options).await.unwrap();
     let inbox = store
@@ -132,17 +138,27 @@ async fn bench(name: &str, db_url: String, secs: u64, conc: usize) {
         }
     };
     let url = format!("{base}/webhooks/api/{inbox}");
+    let started = Instant::now();
     let full = load(url.clone(), make(0), secs, conc, None).await;
+    // Stored but not yet turned into messages when the full-speed run ended.
+    let backlog = app.state.store.count_pending_inbound().await.unwrap();
     let half = load(url, make(10_000_000), secs, conc, Some(full.rate / 2.0)).await;
+    // Processing: every accepted item turned into a message, until none is pending.
+    let last = Instant::now();
+    while app.state.store.count_pending_inbound().await.unwrap() > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drain = last.elapsed().as_secs_f64();
+    let processed = (full.count + half.count) as f64 / started.elapsed().as_secs_f64();
     println!(
-        "| {name} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} |",
+        "| {name} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} | {backlog} | {drain:.1} | {processed:.0} |",
         full.rate,
         full.p50.as_secs_f64() * 1e3,
         full.p99.as_secs_f64() * 1e3,
         half.rate,
         half.p50.as_secs_f64() * 1e3,
         half.p99.as_secs_f64() * 1e3,
-        health.rate
+        health.rate,
     );
     app.stop().await.unwrap();
 }
@@ -156,20 +172,32 @@ async fn main() {
         whatsapp_cloud::main(secs, conc).await;
         return;
     }
-    println!("{secs} s per run, {conc} concurrent connections; SQLite synchronous=NORMAL (WAL)\n");
+    let also_full = args.get(3).is_some_and(|s| s == "full");
+    println!("{secs} s per run, {conc} concurrent connections; SQLite in WAL mode\n");
     println!(
-        "| database | max accepted/s | p50 ms | p99 ms | half-rate/s | p50 ms | p99 ms | /healthz req/s |"
+        "| database | max accepted/s | p50 ms | p99 ms | half-rate/s | p50 ms | p99 ms | /healthz req/s | backlog after full speed | s to drain after last run | processed/s over both runs |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let dir = std::env::temp_dir().join(format!("prosa-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     bench(
-        "SQLite",
+        "SQLite, synchronous=NORMAL",
         format!("sqlite://{}/bench.db", dir.display()),
+        SqliteDurability::Normal,
         secs,
         conc,
     )
     .await;
+    if also_full {
+        bench(
+            "SQLite, synchronous=FULL",
+            format!("sqlite://{}/bench-full.db", dir.display()),
+            SqliteDurability::Full,
+            secs,
+            conc,
+        )
+        .await;
+    }
     if let Ok(base) = std::env::var("PROSA_TEST_POSTGRES_URL") {
         let name = format!("prosa_bench_{}", std::process::id());
         let admin = sqlx::PgPool::connect(&base).await.unwrap();
@@ -179,7 +207,14 @@ async fn main() {
             .unwrap();
         let mut url = url::Url::parse(&base).unwrap();
         url.set_path(&name);
-        bench("PostgreSQL", url.to_string(), secs, conc).await;
+        bench(
+            "PostgreSQL",
+            url.to_string(),
+            SqliteDurability::Normal,
+            secs,
+            conc,
+        )
+        .await;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE {name} WITH (FORCE)"
         )))
@@ -272,6 +307,7 @@ mod whatsapp_cloud {
         let elapsed = start.elapsed().as_secs_f64();
         all.sort();
         Run {
+            count: all.len(),
             rate: all.len() as f64 / elapsed,
             p50: percentile(&all, 0.5),
             p99: percentile(&all, 0.99),

@@ -756,12 +756,32 @@ pub struct LoginInput {
     pub password: String,
 }
 
-/// Checks a login; the same answer for an unknown e-mail and a wrong password.
+/// What a login attempt came to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Accepted(prosa_domain::model::User),
+    /// Unknown e-mail or wrong password: the same answer for both.
+    Refused,
+    /// Too many recent failures for this e-mail or address: not checked at all.
+    Throttled {
+        retry_after_secs: u64,
+    },
+}
+
+/// Checks a login; the same answer for an unknown e-mail and a wrong password. Failures are
+/// counted per e-mail and per address ([`crate::throttle`]).
 pub async fn check_login(
     state: &AppState,
     email: &str,
     password: &str,
-) -> Result<Option<prosa_domain::model::User>, ApiError> {
+    ip: Option<std::net::IpAddr>,
+) -> Result<LoginOutcome, ApiError> {
+    if let crate::throttle::Gate::Closed { retry_after_secs } =
+        crate::throttle::gate(state, email, ip).await?
+    {
+        tracing::warn!(?ip, "login refused: too many failures");
+        return Ok(LoginOutcome::Throttled { retry_after_secs });
+    }
     let found = state.store.user_credentials(email).await?;
     let (user, hash) = match found {
         Some((u, h)) if u.active => (Some(u), h),
@@ -771,7 +791,16 @@ pub async fn check_login(
     let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(if ok { user } else { None })
+    match user {
+        Some(user) if ok => {
+            crate::throttle::succeeded(state, email).await?;
+            Ok(LoginOutcome::Accepted(user))
+        }
+        _ => {
+            crate::throttle::failed(state, email, ip).await?;
+            Ok(LoginOutcome::Refused)
+        }
+    }
 }
 
 /// Starts a session: returns the cookie header value.
@@ -796,13 +825,27 @@ pub async fn start_session(state: &AppState, user: UserId) -> Result<String, Api
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/session", request_body = LoginInput, responses((status = 200), (status = 401)), tag = "session")]
+#[utoipa::path(post, path = "/api/v1/session", request_body = LoginInput, responses((status = 200), (status = 401), (status = 429, description = "Too many failed logins for this e-mail or address; see Retry-After")), tag = "session")]
 pub async fn session_create(
     State(state): State<AppState>,
+    crate::throttle::ClientIp(ip): crate::throttle::ClientIp,
     Json(input): Json<LoginInput>,
 ) -> Result<Response, ApiError> {
-    let Some(user) = check_login(&state, &input.email, &input.password).await? else {
-        return Err(ApiError::Unauthorized);
+    let user = match check_login(&state, &input.email, &input.password, ip).await? {
+        LoginOutcome::Accepted(user) => user,
+        LoginOutcome::Refused => return Err(ApiError::Unauthorized),
+        LoginOutcome::Throttled { retry_after_secs } => {
+            let body = json!({"error": "too_many_requests", "message": crate::throttle::message(retry_after_secs)});
+            return Ok((
+                StatusCode::TOO_MANY_REQUESTS,
+                [(
+                    axum::http::header::RETRY_AFTER,
+                    retry_after_secs.to_string(),
+                )],
+                Json(body),
+            )
+                .into_response());
+        }
     };
     let cookie = start_session(&state, user.id).await?;
     let mut resp = Json(json!(UserDto::from(&user))).into_response();
@@ -857,6 +900,8 @@ pub async fn session_delete(
         team_create,
         outbox_list,
         token_create,
+        crate::tokens::token_list,
+        crate::tokens::token_revoke,
         audit_list,
         session_create,
         session_delete,
@@ -926,6 +971,7 @@ pub async fn session_delete(
         UserInput,
         TeamInput,
         TokenInput,
+        crate::tokens::ApiTokenDto,
         LoginInput,
         crate::panel::TransferInput,
         crate::panel::NoteInput,

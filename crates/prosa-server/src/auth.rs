@@ -157,7 +157,12 @@ async fn resolve(
             .api_token_by_hash(&sha256_hex(token.trim()))
             .await?;
         return match found {
-            Some(t) => Ok(Some(Principal::Integration { token_name: t.name })),
+            Some(t) => {
+                if let Err(e) = state.store.touch_api_token(&t).await {
+                    tracing::warn!(error = %e, "recording API token use");
+                }
+                Ok(Some(Principal::Integration { token_name: t.name }))
+            }
             None => Err(ApiError::Unauthorized),
         };
     }

@@ -49,6 +49,9 @@ const SETTINGS: &[&str] = &[
     "outbox",
     "egress",
     "erp",
+    "database_max_connections",
+    "login_throttle",
+    "event_retention_days",
 ];
 
 /// Everything Prosa reads at start.
@@ -95,6 +98,34 @@ pub struct Config {
     /// `PROSA_DEV_FAKE_NOW` starts; see `crate::clock`.
     #[serde(skip)]
     pub clock: crate::clock::Clock,
+    /// Connections to the database (PostgreSQL pool; SQLite readers, besides its one writer).
+    pub database_max_connections: u32,
+    /// Refusing logins after repeated failures.
+    pub login_throttle: LoginThrottleConfig,
+    /// Days the event log (what live clients resume from) is kept; older events are pruned
+    /// hourly, never one the live reader has not passed yet.
+    pub event_retention_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginThrottleConfig {
+    /// Failed logins for one e-mail within the window before further attempts are refused.
+    pub max_failures_per_email: u32,
+    /// Failed logins from one IP address within the window (several people may share one).
+    pub max_failures_per_ip: u32,
+    /// The sliding window, in seconds.
+    pub window_secs: u64,
+}
+
+impl Default for LoginThrottleConfig {
+    fn default() -> LoginThrottleConfig {
+        LoginThrottleConfig {
+            max_failures_per_email: 5,
+            max_failures_per_ip: 20,
+            window_secs: 900,
+        }
+    }
 }
 
 fn mask_erp<S: Serializer>(value: &serde_json::Value, s: S) -> Result<S::Ok, S::Error> {
@@ -181,6 +212,9 @@ impl Default for Config {
             egress: EgressConfig::default(),
             erp: serde_json::json!({"kind": "demo"}),
             clock: crate::clock::Clock::system(),
+            database_max_connections: 10,
+            login_throttle: LoginThrottleConfig::default(),
+            event_retention_days: 30,
         }
     }
 }
@@ -305,6 +339,22 @@ impl Config {
                 p.push("admin_password: must have at least 8 characters".into())
             }
             _ => {}
+        }
+        if !(1..=1000).contains(&self.database_max_connections) {
+            p.push("database_max_connections: must be between 1 and 1000".into());
+        }
+        let t = &self.login_throttle;
+        if t.max_failures_per_email == 0 || t.max_failures_per_ip == 0 {
+            p.push(
+                "login_throttle: max_failures_per_email and max_failures_per_ip must be at least 1"
+                    .into(),
+            );
+        }
+        if !(1..=86_400).contains(&t.window_secs) {
+            p.push("login_throttle.window_secs: must be between 1 and 86400".into());
+        }
+        if self.event_retention_days == 0 {
+            p.push("event_retention_days: must be at least 1".into());
         }
         if self.max_body_bytes < 1024 {
             p.push("max_body_bytes: must be at least 1024".into());

@@ -36,19 +36,34 @@ impl Frame {
 #[derive(Clone)]
 pub struct EventHub {
     tx: broadcast::Sender<Arc<Frame>>,
+    /// The id of the last event the reader has passed (what pruning must not go beyond).
+    cursor: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Default for EventHub {
     fn default() -> EventHub {
         // A client further behind than this is dropped and resumes from its cursor.
         let (tx, _) = broadcast::channel(4096);
-        EventHub { tx }
+        EventHub {
+            tx,
+            cursor: Arc::default(),
+        }
     }
 }
 
 impl EventHub {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Frame>> {
         self.tx.subscribe()
+    }
+
+    /// The last event the reader has passed; 0 before it started.
+    pub fn cursor(&self) -> EventId {
+        EventId(self.cursor.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    fn set_cursor(&self, id: EventId) {
+        self.cursor
+            .store(id.0, std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -101,6 +116,7 @@ pub async fn run_reader(
             }
         }
     };
+    hub.set_cursor(cursor);
     loop {
         match store.events_after(cursor, 500).await {
             Ok(events) => {
@@ -110,9 +126,15 @@ pub async fn run_reader(
                     if crate::panel::assign::wakes_assignment(&e.event) {
                         store.signals.assign.notify_one();
                     }
+                    // Nobody listening: no frame to build. A client that subscribes from now on
+                    // reads this event from the log when it catches up (it subscribes first).
+                    if hub.tx.receiver_count() == 0 {
+                        continue;
+                    }
                     let frame = frame_for(&store, e).await;
                     let _ = hub.tx.send(Arc::new(frame));
                 }
+                hub.set_cursor(cursor);
                 if full {
                     continue;
                 }

@@ -17,10 +17,13 @@ pub mod erp_live;
 pub mod error;
 pub mod hub;
 pub mod inactivity;
+pub mod maintenance;
 pub mod metrics;
 pub mod pages;
 pub mod panel;
 pub mod state;
+pub mod throttle;
+pub mod tokens;
 pub mod webhook;
 pub mod workers;
 pub mod ws;
@@ -45,6 +48,7 @@ use utoipa::OpenApi;
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let mut options = StoreOptions::new(&config.database_url);
     options.sqlite_durability = config.sqlite_durability;
+    options.max_connections = config.database_max_connections;
     Store::open(&options).await.with_context(|| {
         format!(
             "opening database {}",
@@ -140,7 +144,8 @@ pub fn router(state: AppState) -> Router {
         .route("/users/me", get(api::user_me))
         .route("/teams", get(api::team_list).post(api::team_create))
         .route("/outbox", get(api::outbox_list))
-        .route("/tokens", post(api::token_create))
+        .route("/tokens", post(api::token_create).get(tokens::token_list))
+        .route("/tokens/{id}", axum::routing::delete(tokens::token_revoke))
         .route("/audit", get(api::audit_list))
         .route(
             "/session",
@@ -456,6 +461,7 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     tasks.spawn(workers::run_inbound(state.clone()));
     tasks.spawn(workers::run_outbox(state.clone()));
     tasks.spawn(panel::assign::run(state.clone()));
+    tasks.spawn(maintenance::run(state.clone()));
     let nlu = Arc::new(
         tokio::task::spawn_blocking(prosa_nlu::Nlu::builtin)
             .await

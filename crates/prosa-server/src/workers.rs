@@ -6,13 +6,18 @@ use crate::state::AppState;
 use jiff::Timestamp;
 use prosa_channel::{InboundItem, OutboundMessage, SendContext, SendError};
 use prosa_domain::model::{ConversationStatus, Inbox};
-use prosa_storage::inbound::{IncomingMessage, PendingInbound, Routing};
+use prosa_storage::inbound::{IncomingItem, IncomingMessage, PendingInbound, Processed, Routing};
 use prosa_storage::outbox::OutboxJob;
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
 /// Attempts after which an inbound item that keeps failing is set aside.
 const INBOUND_MAX_ATTEMPTS: i64 = 10;
+
+/// Messages processed in one transaction. Bounded so that an acknowledgement waiting for the
+/// single SQLite writer never waits long behind the processor.
+const INBOUND_CHUNK: usize = 32;
 
 pub async fn run_inbound(state: AppState) {
     loop {
@@ -24,21 +29,8 @@ pub async fn run_inbound(state: AppState) {
             }
         };
         let busy = !batch.is_empty();
-        for item in batch {
-            if let Err(e) = process_inbound(&state, &item).await {
-                let give_up = item.attempts + 1 >= INBOUND_MAX_ATTEMPTS;
-                tracing::warn!(inbound_event_id = item.id.0, error = %e, give_up, "processing inbound item failed");
-                if let Err(e) = state
-                    .store
-                    .fail_inbound(item.id, &format!("{e:#}"), give_up)
-                    .await
-                {
-                    tracing::warn!(error = %e, "recording inbound failure");
-                }
-            }
-            if state.shutdown.is_triggered() {
-                return;
-            }
+        if !process_batch(&state, batch).await {
+            return;
         }
         if busy {
             continue;
@@ -48,6 +40,142 @@ pub async fn run_inbound(state: AppState) {
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
             _ = state.shutdown.wait() => return,
         }
+    }
+}
+
+/// A stored message ready for batch processing.
+struct Prepared {
+    pending: PendingInbound,
+    inbox: Inbox,
+    incoming: IncomingMessage,
+    has_media: bool,
+    /// Telegram button presses are answered after storing.
+    callback: Option<InboundItem>,
+}
+
+/// Processes pending items in order: runs of messages in chunks of [`INBOUND_CHUNK`] per
+/// transaction, anything else one by one. Returns false when shutting down.
+async fn process_batch(state: &AppState, batch: Vec<PendingInbound>) -> bool {
+    let mut inboxes: HashMap<prosa_domain::InboxId, Inbox> = HashMap::new();
+    let mut chunk: Vec<Prepared> = Vec::with_capacity(INBOUND_CHUNK);
+    for pending in batch {
+        let prepared = match serde_json::from_str::<InboundItem>(&pending.item) {
+            Ok(InboundItem::Message(m)) => {
+                let inbox = match inboxes.get(&pending.inbox_id) {
+                    Some(i) => Some(i.clone()),
+                    None => match state.store.inbox_by_id(pending.inbox_id).await {
+                        Ok(i) => {
+                            inboxes.insert(i.id, i.clone());
+                            Some(i)
+                        }
+                        // Reported by the one-by-one path below.
+                        Err(_) => None,
+                    },
+                };
+                inbox.map(|inbox| {
+                    let callback = (inbox.kind == prosa_domain::model::ChannelKind::Telegram)
+                        .then(|| InboundItem::Message(m.clone()));
+                    Prepared {
+                        has_media: m.content.attachments.iter().any(|a| a.url.is_some()),
+                        incoming: incoming_of(m),
+                        inbox,
+                        pending: pending.clone(),
+                        callback,
+                    }
+                })
+            }
+            _ => None,
+        };
+        match prepared {
+            Some(p) => {
+                chunk.push(p);
+                if chunk.len() >= INBOUND_CHUNK {
+                    process_chunk(state, std::mem::take(&mut chunk)).await;
+                }
+            }
+            None => {
+                process_chunk(state, std::mem::take(&mut chunk)).await;
+                process_one(state, &pending).await;
+            }
+        }
+        if state.shutdown.is_triggered() {
+            return false;
+        }
+    }
+    process_chunk(state, chunk).await;
+    true
+}
+
+/// Processes a run of messages in one transaction; if that fails (other than the database
+/// being unavailable), one by one so that a bad item fails alone.
+async fn process_chunk(state: &AppState, chunk: Vec<Prepared>) {
+    if chunk.is_empty() {
+        return;
+    }
+    let items: Vec<IncomingItem<'_>> = chunk
+        .iter()
+        .map(|p| IncomingItem {
+            event: p.pending.id,
+            inbox: p.inbox.id,
+            message: &p.incoming,
+            routing: routing_for(&p.inbox),
+        })
+        .collect();
+    match state.store.process_incoming_messages(&items).await {
+        Ok(results) => {
+            drop(items);
+            for (p, processed) in chunk.into_iter().zip(results) {
+                let result =
+                    after_message(state, &p.inbox, processed, p.has_media, &p.incoming).await;
+                if let Some(item) = &p.callback {
+                    crate::channels::telegram::answer_callback(state, &p.inbox, item).await;
+                }
+                if let Err(e) = result {
+                    record_failure(state, &p.pending, e).await;
+                }
+            }
+        }
+        Err(e) if e.is_unavailable() => {
+            // Left pending: the next round tries again.
+            tracing::warn!(error = %e, "processing inbound items: database unavailable");
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "inbound chunk failed; processing its items one by one");
+            drop(items);
+            for p in chunk {
+                process_one(state, &p.pending).await;
+            }
+        }
+    }
+}
+
+async fn process_one(state: &AppState, item: &PendingInbound) {
+    if let Err(e) = process_inbound(state, item).await {
+        record_failure(state, item, e).await;
+    }
+}
+
+async fn record_failure(state: &AppState, item: &PendingInbound, e: anyhow::Error) {
+    let give_up = item.attempts + 1 >= INBOUND_MAX_ATTEMPTS;
+    tracing::warn!(inbound_event_id = item.id.0, error = %e, give_up, "processing inbound item failed");
+    if let Err(e) = state
+        .store
+        .fail_inbound(item.id, &format!("{e:#}"), give_up)
+        .await
+    {
+        tracing::warn!(error = %e, "recording inbound failure");
+    }
+}
+
+fn incoming_of(m: prosa_channel::InboundMessage) -> IncomingMessage {
+    IncomingMessage {
+        external_id: m.from.external_id,
+        name: m.from.name,
+        phone: m.from.phone,
+        identity_meta: m.from.meta,
+        provider_message_id: m.provider_message_id,
+        content: m.content,
+        sent_at: m.sent_at.unwrap_or_else(Timestamp::now),
     }
 }
 
@@ -87,47 +215,12 @@ async fn store_inbound(
     match item {
         InboundItem::Message(m) => {
             let has_media = m.content.attachments.iter().any(|a| a.url.is_some());
-            let incoming = IncomingMessage {
-                external_id: m.from.external_id,
-                name: m.from.name,
-                phone: m.from.phone,
-                identity_meta: m.from.meta,
-                provider_message_id: m.provider_message_id,
-                content: m.content,
-                sent_at: m.sent_at.unwrap_or_else(Timestamp::now),
-            };
+            let incoming = incoming_of(m);
             let processed = state
                 .store
                 .process_incoming_message(pending.id, inbox.id, &incoming, routing_for(inbox))
                 .await?;
-            if let prosa_storage::inbound::Processed::Message { message_id, .. } = &processed
-                && has_media
-            {
-                // In the background: a slow provider must not hold other conversations up.
-                let (state, inbox, message_id) = (state.clone(), inbox.clone(), *message_id);
-                tokio::spawn(async move {
-                    crate::channels::media::download_for(&state, &inbox, message_id).await;
-                });
-            }
-            if let prosa_storage::inbound::Processed::Message {
-                conversation_id,
-                rating_answer,
-                status,
-                ..
-            } = processed
-            {
-                if status == ConversationStatus::Bot {
-                    state.store.signals.bot.notify_one();
-                }
-                state
-                    .metrics
-                    .messages_in
-                    .get_or_create(&crate::metrics::Metrics::channel(inbox.kind))
-                    .inc();
-                if rating_answer {
-                    rating_answer_for(state, inbox, conversation_id, &incoming.content).await?;
-                }
-            }
+            after_message(state, inbox, processed, has_media, &incoming).await?;
         }
         InboundItem::Status(s) => {
             state
@@ -147,6 +240,46 @@ async fn store_inbound(
                 .process_watermark(pending.id, inbox.id, &w.external_id, w.status, w.up_to)
                 .await?;
         }
+    }
+    Ok(())
+}
+
+/// What follows a processed message, after its commit: media download, the bot's wake-up,
+/// metrics, a rating answer.
+async fn after_message(
+    state: &AppState,
+    inbox: &Inbox,
+    processed: Processed,
+    has_media: bool,
+    incoming: &IncomingMessage,
+) -> anyhow::Result<()> {
+    let Processed::Message {
+        conversation_id,
+        message_id,
+        rating_answer,
+        status,
+        ..
+    } = processed
+    else {
+        return Ok(());
+    };
+    if has_media {
+        // In the background: a slow provider must not hold other conversations up.
+        let (state, inbox) = (state.clone(), inbox.clone());
+        tokio::spawn(async move {
+            crate::channels::media::download_for(&state, &inbox, message_id).await;
+        });
+    }
+    if status == ConversationStatus::Bot {
+        state.store.signals.bot.notify_one();
+    }
+    state
+        .metrics
+        .messages_in
+        .get_or_create(&crate::metrics::Metrics::channel(inbox.kind))
+        .inc();
+    if rating_answer {
+        rating_answer_for(state, inbox, conversation_id, &incoming.content).await?;
     }
     Ok(())
 }

@@ -103,4 +103,14 @@ impl Store {
         });
         Ok(n)
     }
+
+    /// Drops events older than `older_than` whose id is at most `cursor` (the position of a
+    /// live reader that still has to pass the newer ones).
+    pub async fn prune_events_behind(&self, older_than: Timestamp, cursor: EventId) -> Result<u64> {
+        let n = in_tx!(self, tx, _pg => {
+            sqlx::query("DELETE FROM domain_event WHERE created_at < $1 AND event_id <= $2")
+                .bind(ms(older_than)).bind(cursor.0).execute(&mut *tx).await?.rows_affected()
+        });
+        Ok(n)
+    }
 }

@@ -70,40 +70,106 @@ pub enum Processed {
     AlreadyDone,
 }
 
-impl Store {
-    /// Stores verified items of one request in one transaction. Items already stored (same
-    /// inbox and dedupe key) are skipped: a provider's retry changes nothing.
-    pub async fn store_inbound(
-        &self,
-        inbox: InboxId,
-        items: &[NewInbound<'_>],
-    ) -> Result<Vec<Stored>> {
-        let now = now_ms();
-        let out = in_tx!(self, tx, pg => {
-            let mut out = Vec::with_capacity(items.len());
-            for item in items {
-                let row: Option<(i64,)> = sqlx::query_as(
-                    "INSERT INTO inbound_event (inbox_id, dedupe_key, item, raw, received_at, attempts) VALUES ($1, $2, $3, $4, $5, 0) \
-                     ON CONFLICT (inbox_id, dedupe_key) DO NOTHING RETURNING inbound_event_id",
-                )
-                .bind(inbox.0).bind(item.dedupe_key).bind(item.item).bind(item.raw).bind(now)
-                .fetch_optional(&mut *tx).await?;
-                out.push(match row { Some((id,)) => Stored::New(InboundEventId(id)), None => Stored::Duplicate });
+/// The processing of one stored message inside a write transaction (`$tx`, `$pg` as bound by
+/// `in_tx!`): evaluates to [`Processed`]; a failure returns from the enclosing function, which
+/// rolls the transaction back.
+macro_rules! process_message {
+    ($tx:ident, $pg:ident, $now:expr, $event:expr, $inbox:expr, $msg:expr, $routing:expr) => {{
+        let now: i64 = $now;
+        let event: InboundEventId = $event;
+        let inbox: InboxId = $inbox;
+        let msg: &IncomingMessage = $msg;
+        let routing: Routing = $routing;
+        let content = serde_json::to_string(&msg.content).expect("invariant: content serializes");
+        let key = msg.phone.as_deref().and_then(phone_key);
+        let meta = msg.identity_meta.as_ref().map(|m| m.to_string());
+        let pg = $pg;
+        let claimed = sqlx::query("UPDATE inbound_event SET processed_at = $1 WHERE inbound_event_id = $2 AND processed_at IS NULL")
+            .bind(now).bind(event.0).execute(&mut *$tx).await?;
+        if claimed.rows_affected() == 0 {
+            Processed::AlreadyDone
+        } else {
+            // The identity: by external id, else (ninth digit) by the phone's key in this inbox.
+            let mut identity: Option<(i64, i64)> = sqlx::query_as("SELECT contact_identity_id, contact_id FROM contact_identity WHERE inbox_id = $1 AND external_id = $2")
+                .bind(inbox.0).bind(&msg.external_id).fetch_optional(&mut *$tx).await?;
+            if identity.is_none() && let Some(k) = &key {
+                identity = sqlx::query_as("SELECT i.contact_identity_id, i.contact_id FROM contact_identity i JOIN contact c ON c.contact_id = i.contact_id WHERE i.inbox_id = $1 AND c.phone_key = $2 ORDER BY i.contact_identity_id LIMIT 1")
+                    .bind(inbox.0).bind(k).fetch_optional(&mut *$tx).await?;
             }
-            if out.iter().any(|s| matches!(s, Stored::New(_))) {
-                sqlx::query("UPDATE inbox SET last_inbound_at = $1 WHERE inbox_id = $2").bind(now).bind(inbox.0).execute(&mut *tx).await?;
-                if pg {
-                    sqlx::query("SELECT pg_notify('prosa_inbound', '')").execute(&mut *tx).await?;
+            let (identity_id, contact_id) = match identity {
+                Some(found) => {
+                    if let Some(m) = &meta {
+                        sqlx::query("UPDATE contact_identity SET meta = $1, updated_at = $2 WHERE contact_identity_id = $3").bind(m).bind(now).bind(found.0).execute(&mut *$tx).await?;
+                    }
+                    // Fill a missing name from the provider's profile.
+                    if let Some(name) = &msg.name {
+                        sqlx::query("UPDATE contact SET name = $1, updated_at = $2 WHERE contact_id = $3 AND name IS NULL").bind(name).bind(now).bind(found.1).execute(&mut *$tx).await?;
+                    }
+                    found
                 }
+                None => {
+                    let (contact_id,): (i64,) = sqlx::query_as("INSERT INTO contact (name, phone, phone_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING contact_id")
+                        .bind(&msg.name).bind(&msg.phone).bind(&key).bind(now).fetch_one(&mut *$tx).await?;
+                    let (identity_id,): (i64,) = sqlx::query_as("INSERT INTO contact_identity (inbox_id, contact_id, external_id, meta, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING contact_identity_id")
+                        .bind(inbox.0).bind(contact_id).bind(&msg.external_id).bind(&meta).bind(now).fetch_one(&mut *$tx).await?;
+                    (identity_id, contact_id)
+                }
+            };
+            let open: Option<(i64, String, Option<i64>, Option<i64>)> = sqlx::query_as("SELECT conversation_id, status, assignee_id, team_id FROM conversation WHERE contact_identity_id = $1 AND status <> 'resolved'")
+                .bind(identity_id).fetch_optional(&mut *$tx).await?;
+            // No unresolved conversation: a resolved one still awaiting its rating (asked,
+            // unanswered, unexpired) receives the message as the answer.
+            let rated: Option<(i64, String, Option<i64>, Option<i64>)> = if open.is_none() {
+                sqlx::query_as("SELECT c.conversation_id, c.status, c.assignee_id, c.team_id FROM conversation c JOIN rating r ON r.conversation_id = c.conversation_id \
+                                WHERE c.contact_identity_id = $1 AND c.status = 'resolved' AND r.score IS NULL AND r.expires_at > $2 ORDER BY r.requested_at DESC, c.conversation_id DESC LIMIT 1")
+                    .bind(identity_id).bind(now).fetch_optional(&mut *$tx).await?
+            } else {
+                None
+            };
+            let rating_answer = rated.is_some();
+            let sent_at = ms(msg.sent_at);
+            let (conversation_id, status, assignee, team, new_conversation) = match open.or(rated) {
+                Some((id, status, assignee, team)) => {
+                    let status: ConversationStatus = status.parse().map_err(|_| StorageError::Corrupt("status".into()))?;
+                    (id, status, assignee, team, false)
+                }
+                None => {
+                    let waiting = (routing.status == ConversationStatus::Waiting).then_some(now);
+                    let (id,): (i64,) = sqlx::query_as("INSERT INTO conversation (inbox_id, contact_id, contact_identity_id, status, team_id, created_at, updated_at, waiting_since) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING conversation_id")
+                        .bind(inbox.0).bind(contact_id).bind(identity_id).bind(routing.status.as_str()).bind(routing.team_id.map(|t| t.0)).bind(now).bind(waiting)
+                        .fetch_one(&mut *$tx).await?;
+                    (id, routing.status, None, routing.team_id.map(|t| t.0), true)
+                }
+            };
+            let (message_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO message (conversation_id, inbox_id, direction, author_kind, private, content, provider_message_id, sent_at, created_at, updated_at) \
+                 VALUES ($1, $2, 'incoming', 'contact', FALSE, $3, $4, $5, $6, $6) RETURNING message_id",
+            )
+            .bind(conversation_id).bind(inbox.0).bind(&content).bind(&msg.provider_message_id).bind(sent_at).bind(now)
+            .fetch_one(&mut *$tx).await?;
+            sqlx::query("UPDATE conversation SET last_message_at = $1, last_incoming_at = $1, updated_at = $2 WHERE conversation_id = $3")
+                .bind(sent_at.max(now)).bind(now).bind(conversation_id).execute(&mut *$tx).await?;
+            let scope = EventScope { status: Some(status), assignee_id: assignee.map(UserId), team_id: team.map(TeamId), user_id: None };
+            let conversation_id = ConversationId(conversation_id);
+            if new_conversation {
+                append_event!($tx, pg, &DomainEvent::ConversationCreated { conversation_id }, scope);
             }
-            out
-        });
-        if out.iter().any(|s| matches!(s, Stored::New(_))) {
-            self.signals.inbound.notify_one();
+            append_event!($tx, pg, &DomainEvent::MessageCreated { conversation_id, message_id: MessageId(message_id) }, scope);
+            Processed::Message { conversation_id, message_id: MessageId(message_id), new_conversation, status, rating_answer }
         }
-        Ok(out)
-    }
+    }};
+}
 
+/// One stored message to process in a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct IncomingItem<'a> {
+    pub event: InboundEventId,
+    pub inbox: InboxId,
+    pub message: &'a IncomingMessage,
+    pub routing: Routing,
+}
+
+impl Store {
     /// Items not processed yet, oldest first.
     pub async fn pending_inbound(&self, limit: i64) -> Result<Vec<PendingInbound>> {
         let rows: Vec<(i64, i64, String, i64)> = on_read!(self, pool => {
@@ -157,83 +223,26 @@ impl Store {
         routing: Routing,
     ) -> Result<Processed> {
         let now = now_ms();
-        let content = serde_json::to_string(&msg.content).expect("invariant: content serializes");
-        let key = msg.phone.as_deref().and_then(phone_key);
-        let meta = msg.identity_meta.as_ref().map(|m| m.to_string());
         let out = in_tx!(self, tx, pg => {
-            let claimed = sqlx::query("UPDATE inbound_event SET processed_at = $1 WHERE inbound_event_id = $2 AND processed_at IS NULL")
-                .bind(now).bind(event.0).execute(&mut *tx).await?;
-            if claimed.rows_affected() == 0 {
-                Processed::AlreadyDone
-            } else {
-                // The identity: by external id, else (ninth digit) by the phone's key in this inbox.
-                let mut identity: Option<(i64, i64)> = sqlx::query_as("SELECT contact_identity_id, contact_id FROM contact_identity WHERE inbox_id = $1 AND external_id = $2")
-                    .bind(inbox.0).bind(&msg.external_id).fetch_optional(&mut *tx).await?;
-                if identity.is_none() && let Some(k) = &key {
-                    identity = sqlx::query_as("SELECT i.contact_identity_id, i.contact_id FROM contact_identity i JOIN contact c ON c.contact_id = i.contact_id WHERE i.inbox_id = $1 AND c.phone_key = $2 ORDER BY i.contact_identity_id LIMIT 1")
-                        .bind(inbox.0).bind(k).fetch_optional(&mut *tx).await?;
-                }
-                let (identity_id, contact_id) = match identity {
-                    Some(found) => {
-                        if let Some(m) = &meta {
-                            sqlx::query("UPDATE contact_identity SET meta = $1, updated_at = $2 WHERE contact_identity_id = $3").bind(m).bind(now).bind(found.0).execute(&mut *tx).await?;
-                        }
-                        // Fill a missing name from the provider's profile.
-                        if let Some(name) = &msg.name {
-                            sqlx::query("UPDATE contact SET name = $1, updated_at = $2 WHERE contact_id = $3 AND name IS NULL").bind(name).bind(now).bind(found.1).execute(&mut *tx).await?;
-                        }
-                        found
-                    }
-                    None => {
-                        let (contact_id,): (i64,) = sqlx::query_as("INSERT INTO contact (name, phone, phone_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING contact_id")
-                            .bind(&msg.name).bind(&msg.phone).bind(&key).bind(now).fetch_one(&mut *tx).await?;
-                        let (identity_id,): (i64,) = sqlx::query_as("INSERT INTO contact_identity (inbox_id, contact_id, external_id, meta, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING contact_identity_id")
-                            .bind(inbox.0).bind(contact_id).bind(&msg.external_id).bind(&meta).bind(now).fetch_one(&mut *tx).await?;
-                        (identity_id, contact_id)
-                    }
-                };
-                let open: Option<(i64, String, Option<i64>, Option<i64>)> = sqlx::query_as("SELECT conversation_id, status, assignee_id, team_id FROM conversation WHERE contact_identity_id = $1 AND status <> 'resolved'")
-                    .bind(identity_id).fetch_optional(&mut *tx).await?;
-                // No unresolved conversation: a resolved one still awaiting its rating (asked,
-                // unanswered, unexpired) receives the message as the answer.
-                let rated: Option<(i64, String, Option<i64>, Option<i64>)> = if open.is_none() {
-                    sqlx::query_as("SELECT c.conversation_id, c.status, c.assignee_id, c.team_id FROM conversation c JOIN rating r ON r.conversation_id = c.conversation_id \
-                                    WHERE c.contact_identity_id = $1 AND c.status = 'resolved' AND r.score IS NULL AND r.expires_at > $2 ORDER BY r.requested_at DESC, c.conversation_id DESC LIMIT 1")
-                        .bind(identity_id).bind(now).fetch_optional(&mut *tx).await?
-                } else {
-                    None
-                };
-                let rating_answer = rated.is_some();
-                let sent_at = ms(msg.sent_at);
-                let (conversation_id, status, assignee, team, new_conversation) = match open.or(rated) {
-                    Some((id, status, assignee, team)) => {
-                        let status: ConversationStatus = status.parse().map_err(|_| StorageError::Corrupt("status".into()))?;
-                        (id, status, assignee, team, false)
-                    }
-                    None => {
-                        let waiting = (routing.status == ConversationStatus::Waiting).then_some(now);
-                        let (id,): (i64,) = sqlx::query_as("INSERT INTO conversation (inbox_id, contact_id, contact_identity_id, status, team_id, created_at, updated_at, waiting_since) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING conversation_id")
-                            .bind(inbox.0).bind(contact_id).bind(identity_id).bind(routing.status.as_str()).bind(routing.team_id.map(|t| t.0)).bind(now).bind(waiting)
-                            .fetch_one(&mut *tx).await?;
-                        (id, routing.status, None, routing.team_id.map(|t| t.0), true)
-                    }
-                };
-                let (message_id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO message (conversation_id, inbox_id, direction, author_kind, private, content, provider_message_id, sent_at, created_at, updated_at) \
-                     VALUES ($1, $2, 'incoming', 'contact', FALSE, $3, $4, $5, $6, $6) RETURNING message_id",
-                )
-                .bind(conversation_id).bind(inbox.0).bind(&content).bind(&msg.provider_message_id).bind(sent_at).bind(now)
-                .fetch_one(&mut *tx).await?;
-                sqlx::query("UPDATE conversation SET last_message_at = $1, last_incoming_at = $1, updated_at = $2 WHERE conversation_id = $3")
-                    .bind(sent_at.max(now)).bind(now).bind(conversation_id).execute(&mut *tx).await?;
-                let scope = EventScope { status: Some(status), assignee_id: assignee.map(UserId), team_id: team.map(TeamId), user_id: None };
-                let conversation_id = ConversationId(conversation_id);
-                if new_conversation {
-                    append_event!(tx, pg, &DomainEvent::ConversationCreated { conversation_id }, scope);
-                }
-                append_event!(tx, pg, &DomainEvent::MessageCreated { conversation_id, message_id: MessageId(message_id) }, scope);
-                Processed::Message { conversation_id, message_id: MessageId(message_id), new_conversation, status, rating_answer }
+            process_message!(tx, pg, now, event, inbox, msg, routing)
+        });
+        Ok(out)
+    }
+
+    /// Processes several stored messages, in order, in one transaction: all or nothing. The
+    /// inbound worker uses it to keep up with the ingest rate; when it fails, the worker
+    /// processes the items one by one to isolate the bad one.
+    pub async fn process_incoming_messages(
+        &self,
+        items: &[IncomingItem<'_>],
+    ) -> Result<Vec<Processed>> {
+        let now = now_ms();
+        let out = in_tx!(self, tx, pg => {
+            let mut out = Vec::with_capacity(items.len());
+            for it in items {
+                out.push(process_message!(tx, pg, now, it.event, it.inbox, it.message, it.routing));
             }
+            out
         });
         Ok(out)
     }

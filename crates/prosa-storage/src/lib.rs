@@ -21,9 +21,12 @@ pub mod events;
 pub mod inactivity;
 pub mod inbound;
 pub mod inboxes;
+pub mod ingest;
 pub mod outbox;
 pub mod panel;
 pub mod people;
+pub mod throttle;
+pub mod tokens;
 pub mod users;
 pub mod webhooks;
 
@@ -88,6 +91,9 @@ pub struct Store {
     /// Wake-ups for this instance's workers after a commit. Other instances learn of changes
     /// through PostgreSQL NOTIFY, which the server turns into the same signals.
     pub signals: Arc<Signals>,
+    /// The group-commit writer of inbound items ([`ingest`]); `None` in the writer's own
+    /// handle, which writes directly.
+    ingest: Option<ingest::IngestSender>,
 }
 
 /// Wake-ups after commits: one waiter each (the event reader, the outbox dispatcher, the
@@ -212,8 +218,10 @@ impl Store {
                     .synchronous(sync)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
-                    .pragma("cache_size", "-16000")
-                    .pragma("temp_store", "memory");
+                    .pragma("cache_size", "-32000")
+                    .pragma("temp_store", "memory")
+                    // Reads from the mapped file instead of read() calls into a copy.
+                    .pragma("mmap_size", "268435456");
                 // One writer: SQLite serialises writes anyway, and a single connection avoids
                 // SQLITE_BUSY on read-to-write upgrades.
                 let write = SqlitePoolOptions::new()
@@ -228,10 +236,7 @@ impl Store {
                     .connect_with(connect.read_only(false))
                     .await
                     .map_err(StorageError::unavailable)?;
-                Ok(Store {
-                    pools: Arc::new(Pools::Sqlite { read, write }),
-                    signals: Arc::default(),
-                })
+                Ok(Store::with_pools(Pools::Sqlite { read, write }))
             }
             Some(Backend::Postgres) => {
                 let connect = PgConnectOptions::from_str(url)
@@ -242,15 +247,25 @@ impl Store {
                     .connect_with(connect)
                     .await
                     .map_err(StorageError::unavailable)?;
-                Ok(Store {
-                    pools: Arc::new(Pools::Postgres(pool)),
-                    signals: Arc::default(),
-                })
+                Ok(Store::with_pools(Pools::Postgres(pool)))
             }
             None => Err(StorageError::Config(format!(
                 "unknown database URL scheme in {:?}: use sqlite:PATH or postgres://...",
                 url.split(':').next().unwrap_or("")
             ))),
+        }
+    }
+
+    /// The store over these pools, with its group-commit writer task running.
+    fn with_pools(pools: Pools) -> Store {
+        let direct = Store {
+            pools: Arc::new(pools),
+            signals: Arc::default(),
+            ingest: None,
+        };
+        Store {
+            ingest: Some(ingest::start(direct.clone())),
+            ..direct
         }
     }
 

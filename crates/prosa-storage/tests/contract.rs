@@ -18,8 +18,11 @@ use prosa_domain::model::{
 use prosa_domain::*;
 use prosa_storage::conversations::{ConversationFilter, NewOutgoing, OwnerChange};
 use prosa_storage::events::EventScope;
-use prosa_storage::inbound::{IncomingMessage, NewInbound, Processed, Routing, Stored};
+use prosa_storage::inbound::{
+    IncomingItem, IncomingMessage, NewInbound, Processed, Routing, Stored,
+};
 use prosa_storage::inboxes::NewInbox;
+use prosa_storage::ingest::{InboundRow, InboundWrite};
 use prosa_storage::outbox::OutboxJob;
 use prosa_storage::users::NewUser;
 use prosa_storage::{AuditEntry, Backend, StorageError, Store, StoreOptions};
@@ -201,6 +204,10 @@ contract_tests!(
     teams_and_members,
     inboxes,
     inbound_dedupe,
+    inbound_batch_duplicates_inside_and_across,
+    inbound_batch_bad_item_fails_alone,
+    inbound_group_commit_concurrent_callers,
+    inbound_batch_processing_in_order,
     inbound_processing_creates_once,
     inbound_processed_exactly_once,
     inbound_failures_and_skips,
@@ -734,6 +741,292 @@ mod cases {
         );
         assert_eq!(pending.last().unwrap().inbox_id, other);
         assert_eq!(s.pending_inbound(2).await.unwrap().len(), 2, "limit");
+    }
+
+    fn write(inbox: InboxId, keys: &[&str]) -> InboundWrite {
+        InboundWrite {
+            inbox,
+            items: keys
+                .iter()
+                .map(|k| InboundRow {
+                    dedupe_key: (*k).into(),
+                    item: format!("{{\"k\":\"{k}\"}}"),
+                    raw: format!("raw-{k}"),
+                })
+                .collect(),
+        }
+    }
+
+    fn is_new(s: &Stored) -> bool {
+        matches!(s, Stored::New(_))
+    }
+
+    pub async fn inbound_batch_duplicates_inside_and_across(db: Db) {
+        let s = &db.store;
+        let inbox = s.create_inbox(&new_inbox("WhatsApp")).await.unwrap();
+        let other = s.create_inbox(&new_inbox("Outra")).await.unwrap();
+        // One batch: a key twice in one request, a key repeated by a second request, and the
+        // same key in another inbox (not a duplicate there).
+        let results = s
+            .store_inbound_batch(&[
+                write(inbox, &["a", "b", "a"]),
+                write(inbox, &["b", "c"]),
+                write(other, &["a"]),
+            ])
+            .await;
+        let results: Vec<Vec<Stored>> = results.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            results
+                .iter()
+                .map(|r| r.iter().map(is_new).collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
+            vec![vec![true, true, false], vec![false, true], vec![true]]
+        );
+        let ids: BTreeSet<InboundEventId> = results
+            .iter()
+            .flatten()
+            .filter_map(|s| match s {
+                Stored::New(id) => Some(*id),
+                Stored::Duplicate => None,
+            })
+            .collect();
+        assert_eq!(ids.len(), 4, "distinct ids");
+        let pending = s.pending_inbound(10).await.unwrap();
+        assert_eq!(
+            pending
+                .iter()
+                .map(|p| (p.inbox_id, p.item.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                (inbox, "{\"k\":\"a\"}"),
+                (inbox, "{\"k\":\"b\"}"),
+                (inbox, "{\"k\":\"c\"}"),
+                (other, "{\"k\":\"a\"}"),
+            ],
+            "stored once each, in arrival order"
+        );
+        assert!(
+            s.inbox_health(inbox)
+                .await
+                .unwrap()
+                .last_inbound_at
+                .is_some()
+        );
+        assert!(
+            s.inbox_health(other)
+                .await
+                .unwrap()
+                .last_inbound_at
+                .is_some()
+        );
+
+        // A later batch: everything already stored is a duplicate and changes nothing; new
+        // keys are stored.
+        let again = s
+            .store_inbound_batch(&[write(inbox, &["a", "d"]), write(other, &["a"])])
+            .await;
+        let again: Vec<Vec<Stored>> = again.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            again
+                .iter()
+                .map(|r| r.iter().map(is_new).collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
+            vec![vec![false, true], vec![false]]
+        );
+        assert_eq!(s.count_pending_inbound().await.unwrap(), 5);
+        // And through the group-commit path.
+        let one = s
+            .store_inbound(
+                inbox,
+                &[NewInbound {
+                    dedupe_key: "c",
+                    item: "{}",
+                    raw: "changed",
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(one, vec![Stored::Duplicate]);
+        assert_eq!(s.count_pending_inbound().await.unwrap(), 5);
+    }
+
+    pub async fn inbound_batch_bad_item_fails_alone(db: Db) {
+        let s = &db.store;
+        let inbox = s.create_inbox(&new_inbox("WhatsApp")).await.unwrap();
+        // An inbox that does not exist: the foreign key refuses that request's row.
+        let missing = InboxId(inbox.0 + 1000);
+        let results = s
+            .store_inbound_batch(&[
+                write(inbox, &["a"]),
+                write(missing, &["x"]),
+                write(inbox, &["b", "a"]),
+            ])
+            .await;
+        assert_eq!(results.len(), 3);
+        assert_eq!(
+            results[0]
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(is_new)
+                .collect::<Vec<_>>(),
+            vec![true]
+        );
+        let err = results[1].as_ref().unwrap_err();
+        assert!(
+            matches!(err, StorageError::Conflict { .. }),
+            "the bad request gets its own error: {err:?}"
+        );
+        assert_eq!(
+            results[2]
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(is_new)
+                .collect::<Vec<_>>(),
+            vec![true, false],
+            "dedupe still holds after the retry of each request alone"
+        );
+        assert_eq!(s.count_pending_inbound().await.unwrap(), 2);
+        // The writer keeps working after a failed batch.
+        let got = s
+            .store_inbound(
+                missing,
+                &[NewInbound {
+                    dedupe_key: "y",
+                    item: "{}",
+                    raw: "{}",
+                }],
+            )
+            .await;
+        assert!(is_conflict(got));
+        store_one(s, inbox, "c").await;
+        assert_eq!(s.count_pending_inbound().await.unwrap(), 3);
+    }
+
+    pub async fn inbound_group_commit_concurrent_callers(db: Db) {
+        let s = &db.store;
+        let inbox = s.create_inbox(&new_inbox("WhatsApp")).await.unwrap();
+        // 400 concurrent callers over 200 keys (each key twice): every key is new exactly
+        // once, every caller gets an answer.
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..400 {
+            let s = s.clone();
+            tasks.spawn(async move {
+                let key = format!("k{}", n % 200);
+                let got = s
+                    .store_inbound(
+                        inbox,
+                        &[NewInbound {
+                            dedupe_key: &key,
+                            item: "{}",
+                            raw: "{}",
+                        }],
+                    )
+                    .await
+                    .unwrap();
+                (key, got)
+            });
+        }
+        let mut new_by_key: BTreeMap<String, usize> = BTreeMap::new();
+        while let Some(r) = tasks.join_next().await {
+            let (key, got) = r.unwrap();
+            assert_eq!(got.len(), 1);
+            *new_by_key.entry(key).or_default() += usize::from(is_new(&got[0]));
+        }
+        assert_eq!(new_by_key.len(), 200);
+        assert!(new_by_key.values().all(|n| *n == 1), "{new_by_key:?}");
+        assert_eq!(s.count_pending_inbound().await.unwrap(), 200);
+    }
+
+    pub async fn inbound_batch_processing_in_order(db: Db) {
+        let s = &db.store;
+        let inbox = s.create_inbox(&new_inbox("WhatsApp")).await.unwrap();
+        let msgs = [
+            incoming("5511900000001", None, "w1", "um"),
+            incoming("5511900000002", None, "w2", "dois"),
+            incoming("5511900000001", None, "w3", "três"),
+        ];
+        let mut events = Vec::new();
+        for m in &msgs {
+            events.push(store_one(s, inbox, &m.provider_message_id).await);
+        }
+        let items: Vec<IncomingItem<'_>> = msgs
+            .iter()
+            .zip(&events)
+            .map(|(m, e)| IncomingItem {
+                event: *e,
+                inbox,
+                message: m,
+                routing: waiting(),
+            })
+            .collect();
+        let out = s.process_incoming_messages(&items).await.unwrap();
+        let convs: Vec<(ConversationId, bool)> = out
+            .iter()
+            .map(|p| match p {
+                Processed::Message {
+                    conversation_id,
+                    new_conversation,
+                    ..
+                } => (*conversation_id, *new_conversation),
+                Processed::AlreadyDone => panic!("fresh item already done"),
+            })
+            .collect();
+        // The first sender's two messages share the conversation created inside the batch.
+        assert!(convs[0].1 && convs[1].1 && !convs[2].1);
+        assert_eq!(convs[0].0, convs[2].0);
+        assert_ne!(convs[0].0, convs[1].0);
+        let texts: Vec<MessageContent> = s
+            .list_messages(convs[0].0, None, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.content)
+            .collect();
+        assert_eq!(
+            texts,
+            vec![MessageContent::text("um"), MessageContent::text("três")]
+        );
+        assert_eq!(s.count_pending_inbound().await.unwrap(), 0);
+        // Processing again changes nothing.
+        let again = s.process_incoming_messages(&items).await.unwrap();
+        assert!(again.iter().all(|p| *p == Processed::AlreadyDone));
+
+        // All or nothing: a batch whose last item fails (its routing names a team that does
+        // not exist, which the foreign key refuses) leaves every item pending.
+        let more = [
+            incoming("5511900000003", None, "w4", "quatro"),
+            incoming("5511900000004", None, "w5", "cinco"),
+        ];
+        let e4 = store_one(s, inbox, "w4").await;
+        let e5 = store_one(s, inbox, "w5").await;
+        let bad = Routing {
+            status: ConversationStatus::Waiting,
+            team_id: Some(TeamId(987_654)),
+        };
+        let items = [
+            IncomingItem {
+                event: e4,
+                inbox,
+                message: &more[0],
+                routing: waiting(),
+            },
+            IncomingItem {
+                event: e5,
+                inbox,
+                message: &more[1],
+                routing: bad,
+            },
+        ];
+        assert!(s.process_incoming_messages(&items).await.is_err());
+        assert_eq!(s.count_pending_inbound().await.unwrap(), 2, "rolled back");
+        let one = s
+            .process_incoming_message(e4, inbox, &more[0], waiting())
+            .await
+            .unwrap();
+        assert!(matches!(one, Processed::Message { .. }));
+        assert_eq!(s.count_pending_inbound().await.unwrap(), 1);
     }
 
     pub async fn inbound_processing_creates_once(db: Db) {

@@ -95,6 +95,13 @@ enum TokenCommand {
         #[arg(long)]
         name: String,
     },
+    /// List API tokens (id, name, created, last used; never the secret).
+    List,
+    /// Revoke an API token: requests with it are refused from now on.
+    Revoke {
+        /// The token's id, as `token list` shows it.
+        id: i64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -240,6 +247,45 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 name.trim()
             );
             println!("{token}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::List) => {
+            let store = prosa_server::open_store(&config).await?;
+            for t in store.list_api_tokens().await? {
+                println!(
+                    "{}\t{}\t{}…\tcreated {}\tlast used {}{}",
+                    t.id,
+                    t.name,
+                    t.hint,
+                    t.created_at,
+                    t.last_used_at
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "never".into()),
+                    if t.revoked { "\trevoked" } else { "" }
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let store = prosa_server::open_store(&config).await?;
+            let token = match store.revoke_api_token(prosa_domain::ApiTokenId(id)).await {
+                Err(prosa_storage::StorageError::NotFound) => bail!("there is no token {id}"),
+                other => other?,
+            };
+            if token.revoked {
+                eprintln!("token {id} \"{}\" was already revoked", token.name);
+            } else {
+                store
+                    .record_audit(&prosa_storage::AuditEntry {
+                        actor_user_id: None,
+                        actor: "cli".into(),
+                        action: "token.revoke".into(),
+                        target: format!("token:{id}"),
+                        detail: serde_json::json!({"name": token.name}),
+                    })
+                    .await?;
+                eprintln!("token {id} \"{}\" revoked", token.name);
+            }
             Ok(())
         }
         Command::Backup { file } => {

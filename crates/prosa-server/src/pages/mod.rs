@@ -106,14 +106,28 @@ pub struct LoginForm {
 
 pub async fn login_submit(
     State(state): State<AppState>,
+    crate::throttle::ClientIp(ip): crate::throttle::ClientIp,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
-    match crate::api::check_login(&state, &form.email, &form.password).await? {
-        None => {
+    use crate::api::LoginOutcome;
+    match crate::api::check_login(&state, &form.email, &form.password, ip).await? {
+        LoginOutcome::Refused => {
             let page = login_page(Some("E-mail ou senha incorretos."), &form.email);
             Ok((StatusCode::UNAUTHORIZED, Html(page.into_string())).into_response())
         }
-        Some(user) => {
+        LoginOutcome::Throttled { retry_after_secs } => {
+            let page = login_page(
+                Some(&crate::throttle::message(retry_after_secs)),
+                &form.email,
+            );
+            Ok((
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, retry_after_secs.to_string())],
+                Html(page.into_string()),
+            )
+                .into_response())
+        }
+        LoginOutcome::Accepted(user) => {
             let cookie = crate::api::start_session(&state, user.id).await?;
             let mut resp = Redirect::to("/panel").into_response();
             resp.headers_mut().insert(
