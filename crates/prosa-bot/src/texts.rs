@@ -5,7 +5,7 @@
 //! and ERP data are data, never templates. Placeholders used: `{empresa}`, `{nome}`,
 //! `{documento}` (masked), `{tentativa}`, `{maximo}`, `{abertura}`, `{protocolo}`, `{assunto}`,
 //! `{descricao}`, `{vencimento}`, `{valor}`, `{situacao}`, `{linha}`, `{link}`, `{quantidade}`,
-//! `{total}`, `{ate}`, `{motivo}`, `{previsao}`, `{codigo}`, `{data}`.
+//! `{total}`, `{ate}`, `{motivo}`, `{previsao}`, `{codigo}`, `{data}`, `{posicao}`.
 
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +77,7 @@ texts! {
     anything_else = "Posso ajudar em algo mais?";
     goodbye = "Obrigado pelo contato! Atendimento encerrado. 👋";
     inactivity_warning = "Você ainda está aí? Se não receber resposta em alguns minutos, vou encerrar este atendimento.";
+    queue_position = "Você está na posição {posicao} da fila de atendimento. Um atendente vai falar com você em breve.";
     timeout = "Como não recebi resposta, vou encerrar este atendimento. Se precisar, é só chamar de novo!";
     handoff = "Vou transferir você para um atendente. Aguarde um momento, por favor.";
     handoff_out_of_hours = "Nosso atendimento humano está fora do horário agora. Sua conversa ficou na fila e um atendente responde {abertura}.";

@@ -307,6 +307,11 @@ pub struct BotSettings {
     /// Seconds without an answer before the "você ainda está aí?" warning
     /// (`inactivity_warning`); 0 = no warning. Less than `inactivity_timeout_secs`.
     pub inactivity_warning_secs: u64,
+    /// Seconds a conversation waits in the human queue before the subscriber is told their
+    /// position (`queue_position`; an automatic assignment usually comes first); 0 = never tell.
+    pub queue_position_delay_secs: u64,
+    /// Seconds between updates while the position improves; 0 = tell once.
+    pub queue_position_interval_secs: u64,
 }
 
 impl Default for BotSettings {
@@ -330,6 +335,8 @@ impl Default for BotSettings {
             handoff_after_complaint: true,
             inactivity_timeout_secs: 30 * 60,
             inactivity_warning_secs: 25 * 60,
+            queue_position_delay_secs: 10,
+            queue_position_interval_secs: 120,
         }
     }
 }

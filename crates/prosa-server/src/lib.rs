@@ -21,6 +21,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod pages;
 pub mod panel;
+pub mod queue_position;
 pub mod state;
 pub mod throttle;
 pub mod tokens;
@@ -471,6 +472,7 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     tasks.spawn(channels::telegram::run_polling(state.clone()));
     tasks.spawn(erp_live::run_refresh(state.clone()));
     tasks.spawn(inactivity::run(state.clone()));
+    tasks.spawn(queue_position::run(state.clone()));
     let app = router(state.clone());
     let shutdown = state.shutdown.clone();
     let handle = tokio::spawn(async move {

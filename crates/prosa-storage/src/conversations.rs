@@ -30,6 +30,32 @@ macro_rules! scope_of {
 }
 pub(crate) use scope_of;
 
+/// Inside a transaction: an outgoing public message written by `$author` (`'bot'`, `'system'`)
+/// with its outbox row and its `MessageCreated` event. Evaluates to the message id. The caller
+/// notifies the outbox after the commit (`pg_notify` is sent here on PostgreSQL).
+macro_rules! enqueue_reply {
+    ($tx:ident, $pg:ident, $conversation_id:expr, $inbox_id:expr, $author:expr, $content_json:expr, $now:expr) => {{
+        let conversation_id: prosa_domain::ConversationId = $conversation_id;
+        let inbox_id: i64 = $inbox_id;
+        let now: i64 = $now;
+        let (mid,): (i64,) = sqlx::query_as(
+            "INSERT INTO message (conversation_id, inbox_id, direction, author_kind, private, content, delivery_status, sent_at, created_at, updated_at) \
+             VALUES ($1, $2, 'outgoing', $3, FALSE, $4, 'queued', $5, $5, $5) RETURNING message_id",
+        )
+        .bind(conversation_id.0).bind(inbox_id).bind($author).bind($content_json).bind(now)
+        .fetch_one(&mut *$tx).await?;
+        sqlx::query("INSERT INTO outbox (message_id, inbox_id, status, attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, 'pending', 0, $3, $3, $3)")
+            .bind(mid).bind(inbox_id).bind(now).execute(&mut *$tx).await?;
+        let scope = $crate::conversations::scope_of!($tx, conversation_id.0);
+        $crate::events::append_event!($tx, $pg, &prosa_domain::event::DomainEvent::MessageCreated { conversation_id, message_id: prosa_domain::MessageId(mid) }, scope);
+        if $pg {
+            sqlx::query("SELECT pg_notify('prosa_outbox', '')").execute(&mut *$tx).await?;
+        }
+        prosa_domain::MessageId(mid)
+    }};
+}
+pub(crate) use enqueue_reply;
+
 /// Which conversations to list. Every field narrows the list.
 #[derive(Debug, Clone, Default)]
 pub struct ConversationFilter {

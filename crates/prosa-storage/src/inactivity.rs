@@ -3,7 +3,7 @@
 //! transaction (status still `bot`, no turn in progress, no unanswered message, still idle), so
 //! any number of instances may run the worker: exactly one of them applies each step.
 
-use crate::conversations::scope_of;
+use crate::conversations::{enqueue_reply, scope_of};
 use crate::events::append_event;
 use crate::*;
 use prosa_domain::event::DomainEvent;
@@ -99,21 +99,10 @@ impl Store {
             if n == 1 {
                 let (inbox_id,): (i64,) = sqlx::query_as("SELECT inbox_id FROM conversation WHERE conversation_id = $1")
                     .bind(id.0).fetch_one(&mut *tx).await?;
-                let (mid,): (i64,) = sqlx::query_as(
-                    "INSERT INTO message (conversation_id, inbox_id, direction, author_kind, private, content, delivery_status, sent_at, created_at, updated_at) \
-                     VALUES ($1, $2, 'outgoing', 'bot', FALSE, $3, 'queued', $4, $4, $4) RETURNING message_id",
-                )
-                .bind(id.0).bind(inbox_id).bind(&content).bind(now).fetch_one(&mut *tx).await?;
-                sqlx::query("INSERT INTO outbox (message_id, inbox_id, status, attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, 'pending', 0, $3, $3, $3)")
-                    .bind(mid).bind(inbox_id).bind(now).execute(&mut *tx).await?;
-                let scope = scope_of!(tx, id.0);
-                append_event!(tx, pg, &DomainEvent::MessageCreated { conversation_id: id, message_id: MessageId(mid) }, scope);
+                enqueue_reply!(tx, pg, id, inbox_id, "bot", &content, now);
                 if matches!(step, IdleStep::Close { .. }) {
                     let scope = scope_of!(tx, id.0);
                     append_event!(tx, pg, &DomainEvent::ConversationUpdated { conversation_id: id }, scope);
-                }
-                if pg {
-                    sqlx::query("SELECT pg_notify('prosa_outbox', '')").execute(&mut *tx).await?;
                 }
             }
             n == 1

@@ -25,6 +25,7 @@ pub mod ingest;
 pub mod outbox;
 pub mod panel;
 pub mod people;
+pub mod queue;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

@@ -244,6 +244,20 @@ pub fn check_settings(s: &BotSettings) -> Result<(), ApiError> {
             "o aviso deve vir antes do encerramento (ou 0 para não avisar)",
         ));
     }
+    if s.queue_position_delay_secs > 24 * 3600 {
+        return Err(ApiError::invalid(
+            "queue_position_delay_secs",
+            "a espera antes de informar a posição deve ficar entre 0 (não informar) e 24 horas",
+        ));
+    }
+    if s.queue_position_interval_secs != 0
+        && !(5..=24 * 3600).contains(&s.queue_position_interval_secs)
+    {
+        return Err(ApiError::invalid(
+            "queue_position_interval_secs",
+            "o intervalo entre avisos de posição deve ficar entre 5 segundos e 24 horas (ou 0 para avisar uma vez)",
+        ));
+    }
     Ok(())
 }
 
@@ -419,6 +433,16 @@ async fn view(
                     (err_for(&errors, "inactivity_warning_secs"))
                 }
                 div {
+                    label for="bs-qdelay" { "Informar a posição na fila após (minutos de espera, 0 = não informar)" }
+                    input id="bs-qdelay" name="queue_position_delay_min" type="number" min="0" step="any" value=(st("queue_position_delay_min", minutes(settings.queue_position_delay_secs)));
+                    (err_for(&errors, "queue_position_delay_secs"))
+                }
+                div {
+                    label for="bs-qinterval" { "Atualizar a posição a cada (minutos, 0 = informar uma vez)" }
+                    input id="bs-qinterval" name="queue_position_interval_min" type="number" min="0" step="any" value=(st("queue_position_interval_min", minutes(settings.queue_position_interval_secs)));
+                    (err_for(&errors, "queue_position_interval_secs"))
+                }
+                div {
                     label for="bs-conf" { "Respostas erradas na confirmação antes de passar a um atendente" }
                     input id="bs-conf" name="max_confirmation_attempts" type="number" min="1" max="10" value=(st("max_confirmation_attempts", settings.max_confirmation_attempts.to_string()));
                     (err_for(&errors, "max_confirmation_attempts"))
@@ -573,6 +597,20 @@ fn settings_changes(f: &Fields) -> Result<Map<String, Value>, (String, String)> 
         "inactivity_warning_secs".into(),
         json!(mins("inactivity_warning_min", "inactivity_warning_secs")?),
     );
+    m.insert(
+        "queue_position_delay_secs".into(),
+        json!(mins(
+            "queue_position_delay_min",
+            "queue_position_delay_secs"
+        )?),
+    );
+    m.insert(
+        "queue_position_interval_secs".into(),
+        json!(mins(
+            "queue_position_interval_min",
+            "queue_position_interval_secs"
+        )?),
+    );
     for k in [
         "max_confirmation_attempts",
         "max_document_attempts",
@@ -677,6 +715,7 @@ pub fn label(key: &str) -> &'static str {
         "goodbye" => "Despedida",
         "inactivity_warning" => "Aviso de inatividade",
         "timeout" => "Encerramento por inatividade",
+        "queue_position" => "Posição na fila de espera",
         "handoff" => "Transferência para atendente",
         "handoff_out_of_hours" => "Transferência fora do horário (com abertura)",
         "handoff_out_of_hours_unknown" => "Transferência fora do horário (sem abertura)",
