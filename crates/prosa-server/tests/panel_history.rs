@@ -5,76 +5,8 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use support::people::*;
 use support::*;
-
-const PASSWORD: &str = "senha-forte-123";
-
-struct Person {
-    cookie: String,
-    csrf: String,
-}
-
-async fn call(
-    app: &App,
-    who: Option<&Person>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = app.client.request(method, app.url(path));
-    r = match who {
-        Some(p) => r
-            .header("cookie", &p.cookie)
-            .header("x-csrf-token", &p.csrf),
-        None => r.bearer_auth(&app.token),
-    };
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let resp = r.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn person(app: &App, email: &str, team: &str) -> Person {
-    let (s, v) = call(
-        app,
-        None,
-        Method::POST,
-        "/api/v1/users",
-        Some(json!({"email": email, "name": email, "role": "agent", "password": PASSWORD, "team_ids": [team]})),
-    )
-    .await;
-    assert_eq!(s, 201, "{v}");
-    let resp = app
-        .client
-        .post(app.url("/api/v1/session"))
-        .json(&json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = resp.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let me: Value = app
-        .client
-        .get(app.url("/api/v1/users/me"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    Person {
-        cookie,
-        csrf: me["csrf_token"].as_str().unwrap().to_owned(),
-    }
-}
 
 async fn waiting_conversation(app: &App, not: Option<&str>) -> String {
     let store = app.store().clone();

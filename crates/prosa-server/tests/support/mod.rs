@@ -210,3 +210,4 @@ async fn record(State(cb): State<Callback>, headers: HeaderMap, body: Bytes) -> 
     answer
 }
 pub mod channels;
+pub mod people;
