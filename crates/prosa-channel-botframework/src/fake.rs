@@ -81,6 +81,54 @@ impl Recorded {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
+
+    /// The attachments of an activity that carried their bytes inline (`data:` URIs):
+    /// `(contentType, name, bytes)`.
+    pub fn inline_files(&self) -> Vec<(String, Option<String>, Vec<u8>)> {
+        self.json()["attachments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| {
+                let (mime, bytes) = data_uri(a["contentUrl"].as_str()?)?;
+                (a["contentType"].as_str() == Some(mime.as_str())).then(|| {
+                    (
+                        mime,
+                        a["name"].as_str().map(str::to_owned),
+                        bytes,
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// A base64 `data:` URI (RFC 2397): its media type and bytes.
+fn data_uri(url: &str) -> Option<(String, Vec<u8>)> {
+    use base64::Engine;
+    let (head, data) = url.strip_prefix("data:")?.split_once(',')?;
+    let mime = head.strip_suffix(";base64")?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
+    Some((mime.to_owned(), bytes))
+}
+
+/// Attachments the Connector accepts: a `contentType` and a `contentUrl` that is http(s) or a
+/// base64 `data:` URI of that same type.
+fn attachments_valid(activity: &Value) -> bool {
+    activity["attachments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|a| {
+            let Some(ct) = a["contentType"].as_str() else {
+                return false;
+            };
+            match a["contentUrl"].as_str() {
+                None => a.get("content").is_some(),
+                Some(u) if u.starts_with("https://") || u.starts_with("http://") => true,
+                Some(u) => data_uri(u).is_some_and(|(m, b)| m == ct && !b.is_empty()),
+            }
+        })
 }
 
 #[derive(Debug, Clone)]
@@ -349,6 +397,13 @@ async fn handle(
                     status: 401,
                     headers: Vec::new(),
                     body: json!({"error": {"code": "Unauthorized", "message": "token invalid"}}),
+                });
+            }
+            if !attachments_valid(&serde_json::from_slice(&body).unwrap_or(Value::Null)) {
+                return reply(Canned {
+                    status: 400,
+                    headers: Vec::new(),
+                    body: json!({"error": {"code": "BadArgument", "message": "Invalid attachment: contentUrl must be a URL or a data URI of its contentType"}}),
                 });
             }
             g.activities += 1;

@@ -4,7 +4,6 @@ use crate::{BotFrameworkChannel, DEFAULT_TOKEN_SCOPE, DEFAULT_TOKEN_URL, setting
 use prosa_channel::{
     OutboundMessage, SendContext, SendError, SendReceipt, classify_http_failure, transport_failure,
 };
-use prosa_domain::message::MessageContent;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -17,8 +16,12 @@ pub struct CachedToken {
     pub expires_at: Instant,
 }
 
-/// The reply Activity for a content and the identity meta written by the parser.
-pub fn reply_activity(meta: &Value, content: &MessageContent) -> Value {
+/// The reply Activity for a message and the identity meta written by the parser. A file
+/// Prosa keeps goes inline as an attachment whose `contentUrl` is a `data:` URI (RFC 2397,
+/// base64), which Web Chat and Teams show without fetching anything from Prosa: images as
+/// pictures, a PDF as a file with its name.
+pub fn reply_activity(meta: &Value, message: &OutboundMessage) -> Value {
+    let content = &message.content;
     let user = meta.get("user").cloned().unwrap_or(Value::Null);
     let mut a = json!({
         "type": "message",
@@ -41,7 +44,15 @@ pub fn reply_activity(meta: &Value, content: &MessageContent) -> Value {
     let attachments: Vec<Value> = content
         .attachments
         .iter()
-        .filter_map(|at| {
+        .enumerate()
+        .filter_map(|(i, at)| {
+            if let Some(f) = message.file(i) {
+                return Some(json!({
+                    "contentType": f.mime_type,
+                    "contentUrl": format!("data:{};base64,{}", f.mime_type, f.base64()),
+                    "name": f.file_name,
+                }));
+            }
             let url = at.url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://"))?;
             Some(json!({"contentType": at.mime_type.clone().unwrap_or_else(|| "application/octet-stream".into()), "contentUrl": url, "name": at.file_name}))
         })
@@ -176,7 +187,7 @@ impl BotFrameworkChannel {
             .map_err(|_| SendError::Invalid("serviceUrl cannot be a base".into()))?
             .pop_if_empty()
             .extend(["v3", "conversations", conversation, "activities"]);
-        let body = reply_activity(meta, &message.content);
+        let body = reply_activity(meta, message);
         for attempt in 0..2 {
             let token = self.token(ctx).await?;
             let r = ctx

@@ -41,6 +41,7 @@ fn reply_to(service_url: &str, content: MessageContent) -> OutboundMessage {
         content,
         from_human: false,
         last_incoming_at: None,
+        files: Vec::new(),
     }
 }
 

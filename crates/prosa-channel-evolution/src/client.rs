@@ -5,7 +5,7 @@ use crate::setting;
 use prosa_channel::{
     OutboundMessage, SendContext, SendError, SendReceipt, classify_http_failure, transport_failure,
 };
-use prosa_domain::message::{MessageContent, MessageOption};
+use prosa_domain::message::MessageOption;
 use serde_json::{Value, json};
 
 pub const MAX_BUTTONS: usize = 3;
@@ -286,37 +286,51 @@ pub fn numbered_menu(text: &str, options: &[MessageOption]) -> String {
     out
 }
 
-/// The `(action, body)` pairs a message becomes.
+/// Media captions, as WhatsApp shows them; a longer text follows the file on its own.
+pub const MAX_CAPTION: usize = 1024;
+
+/// The `(action, body)` pairs a message becomes. A file Prosa keeps goes inside the body as
+/// base64 (`sendMedia`'s `media` takes a URL or base64), so Evolution needs no way back to Prosa.
 pub fn request_bodies(
-    number: &str,
-    content: &MessageContent,
+    message: &OutboundMessage,
     interactive: bool,
 ) -> Result<Vec<(&'static str, Value)>, SendError> {
+    let (number, content) = (message.to.as_str(), &message.content);
     let mut out = Vec::new();
     let text = content.text.clone().unwrap_or_default();
     let mut caption_used = false;
     for (i, a) in content.attachments.iter().enumerate() {
-        let url = a
-            .url
-            .as_deref()
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-            .ok_or_else(|| {
-                SendError::Invalid(
-                    "attachment has no public URL (uploads are not supported)".into(),
-                )
-            })?;
-        let mediatype = match a.kind.as_str() {
-            k @ ("image" | "video" | "audio") => k,
-            _ => "document",
+        let mut b = if let Some(f) = message.file(i) {
+            // JPEG and PNG as pictures; other files (PDF, GIF, WebP) as documents.
+            let mediatype = if f.is_photo() { "image" } else { "document" };
+            json!({"number": number, "mediatype": mediatype, "media": f.base64(),
+                "mimetype": f.mime_type, "fileName": f.file_name})
+        } else {
+            let url = a
+                .url
+                .as_deref()
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .ok_or_else(|| {
+                    SendError::Invalid("attachment has no public URL nor file".into())
+                })?;
+            let mediatype = match a.kind.as_str() {
+                k @ ("image" | "video" | "audio") => k,
+                _ => "document",
+            };
+            let mut b = json!({"number": number, "mediatype": mediatype, "media": url});
+            if let Some(m) = &a.mime_type {
+                b["mimetype"] = json!(m);
+            }
+            if let Some(f) = &a.file_name {
+                b["fileName"] = json!(f);
+            }
+            b
         };
-        let mut b = json!({"number": number, "mediatype": mediatype, "media": url});
-        if let Some(m) = &a.mime_type {
-            b["mimetype"] = json!(m);
-        }
-        if let Some(f) = &a.file_name {
-            b["fileName"] = json!(f);
-        }
-        if i == 0 && content.options.is_empty() && !text.is_empty() {
+        if i == 0
+            && content.options.is_empty()
+            && !text.is_empty()
+            && text.chars().count() <= MAX_CAPTION
+        {
             b["caption"] = json!(text);
             caption_used = true;
         }
@@ -368,7 +382,7 @@ pub async fn send(ctx: &SendContext, message: &OutboundMessage) -> Result<SendRe
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let mut last = None;
-    for (action, body) in request_bodies(&message.to, &message.content, interactive)? {
+    for (action, body) in request_bodies(message, interactive)? {
         let v = request(
             &ctx.http,
             &ctx.settings,

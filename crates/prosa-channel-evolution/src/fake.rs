@@ -31,12 +31,29 @@ impl Recorded {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
+
+    /// The bytes of a `sendMedia` call that carried its file as base64 (not a URL).
+    pub fn media_bytes(&self) -> Option<Vec<u8>> {
+        decode_media(self.json().get("media")?.as_str()?)
+    }
+}
+
+/// `media` as Evolution reads it: a URL is fetched; anything else must be base64 (a
+/// `data:...;base64,` prefix allowed).
+fn decode_media(media: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    if media.starts_with("http://") || media.starts_with("https://") {
+        return None;
+    }
+    let data = media.split_once("base64,").map_or(media, |(_, d)| d);
+    base64::engine::general_purpose::STANDARD.decode(data).ok()
 }
 
 #[derive(Debug, Clone)]
 pub struct Canned {
     pub status: u16,
     pub body: Value,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Canned {
@@ -50,6 +67,16 @@ impl Canned {
         Canned {
             status,
             body: json!({"status": status, "error": error, "response": {"message": messages}}),
+            headers: Vec::new(),
+        }
+    }
+
+    /// A gateway in front of Evolution throttling the caller.
+    pub fn too_many_requests(retry_after_secs: u64) -> Canned {
+        Canned {
+            status: 429,
+            body: json!({"status": 429, "error": "Too Many Requests", "response": {"message": ["Too Many Requests"]}}),
+            headers: vec![("retry-after".into(), retry_after_secs.to_string())],
         }
     }
 }
@@ -211,11 +238,21 @@ fn validate(action: &str, b: &Value) -> Result<(), Value> {
         {
             Ok(())
         }
-        "sendMedia"
-            if b.get("media").and_then(Value::as_str).is_some()
-                && b.get("mediatype").and_then(Value::as_str).is_some() =>
-        {
-            Ok(())
+        "sendMedia" => {
+            let media = b.get("media").and_then(Value::as_str).unwrap_or("");
+            let mediatype = b.get("mediatype").and_then(Value::as_str).unwrap_or("");
+            let mimetype = b.get("mimetype").and_then(Value::as_str).unwrap_or("");
+            let is_url = media.starts_with("http://") || media.starts_with("https://");
+            if !matches!(mediatype, "image" | "document" | "video" | "audio") {
+                Err(json!(["mediatype must be image, document, video or audio"]))
+            } else if !is_url && decode_media(media).is_none_or(|d| d.is_empty()) {
+                Err(json!(["Owned media must be a url or base64"]))
+            } else if mediatype == "image" && !mimetype.is_empty() && !mimetype.starts_with("image/")
+            {
+                Err(json!([format!("mimetype {mimetype} is not an image")]))
+            } else {
+                Ok(())
+            }
         }
         _ => Err(json!([format!("invalid {action} body")])),
     }
@@ -237,7 +274,16 @@ async fn handle(
         body: body.to_vec(),
     });
     if let Some(c) = g.canned.pop_front() {
-        return reply(c.status, c.body);
+        let mut r = reply(c.status, c.body);
+        for (k, v) in c.headers {
+            if let (Ok(k), Ok(v)) = (
+                axum::http::HeaderName::try_from(k),
+                axum::http::HeaderValue::try_from(v),
+            ) {
+                r.headers_mut().insert(k, v);
+            }
+        }
+        return r;
     }
     if headers.get("apikey").and_then(|v| v.to_str().ok()) != Some(API_KEY) {
         return reply(

@@ -1,7 +1,10 @@
 //! A local fake of the Messenger/Instagram Send API (feature `fake`): axum on 127.0.0.1:0.
 //! Records requests, checks the page token, validates bodies (≤ 13 quick replies, titles ≤ 20,
 //! text ≤ 2000), enforces the 24 h window per recipient (7 days with `HUMAN_AGENT`) when told
-//! the user's last message time, and answers canned failures on demand.
+//! the user's last message time, takes files as Meta documents (`filedata` in a
+//! `multipart/form-data` Send API call; Instagram's `POST /{id}/message_attachments` with
+//! `platform=instagram`, then `payload.attachment_id`), keeping what it got, and answers canned
+//! failures on demand.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -35,6 +38,19 @@ impl Recorded {
     }
 }
 
+/// A file the fake received in a `filedata` part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    /// `messages` (upload and send) or `message_attachments` (upload only).
+    pub endpoint: String,
+    /// The form's text fields, JSON ones parsed (`recipient`, `message`, `platform`...).
+    pub fields: Value,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+    pub attachment_id: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Canned {
     pub status: u16,
@@ -62,6 +78,7 @@ struct Inner {
     canned: VecDeque<Canned>,
     last_user_message: HashMap<String, Timestamp>,
     sent: u64,
+    uploads: Vec<Upload>,
 }
 
 pub struct FakeMeta {
@@ -110,6 +127,11 @@ impl FakeMeta {
             .expect("fake lock")
             .canned
             .push_back(canned);
+    }
+
+    /// Every file received so far, in order.
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.inner.lock().expect("fake lock").uploads.clone()
     }
 
     /// Enables window enforcement for this recipient.
@@ -221,6 +243,55 @@ fn validate(b: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Files as Meta takes them: a `filedata` part whose type fits `message.attachment.type`
+/// (images: PNG, JPEG, GIF up to 8 MB; files up to 25 MB), `platform=instagram` on the
+/// attachment upload endpoint, and only known `attachment_id`s in messages.
+fn validate_file(
+    endpoint: &str,
+    b: &Value,
+    file: Option<&prosa_channel::testing::FormPart>,
+    uploads: &[Upload],
+) -> Result<(), String> {
+    let kind = b
+        .pointer("/message/attachment/type")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if endpoint == "message_attachments" {
+        if b.get("platform").and_then(Value::as_str) != Some("instagram") {
+            return Err("platform must be instagram".into());
+        }
+        if file.is_none() && b.pointer("/message/attachment/payload/url").is_none() {
+            return Err("filedata or payload.url is required".into());
+        }
+    }
+    if let Some(id) = b
+        .pointer("/message/attachment/payload/attachment_id")
+        .and_then(Value::as_str)
+        && !uploads.iter().any(|u| u.attachment_id == id)
+    {
+        return Err(format!("unknown attachment_id {id}"));
+    }
+    let Some(f) = file else {
+        return Ok(());
+    };
+    let mime = f.content_type.as_deref().unwrap_or("");
+    let ok = match kind {
+        "image" => {
+            matches!(mime, "image/png" | "image/jpeg" | "image/gif")
+                && f.data.len() <= 8 * 1024 * 1024
+        }
+        "file" => !mime.is_empty() && f.data.len() <= 25 * 1024 * 1024,
+        _ => false,
+    };
+    if !ok || f.data.is_empty() {
+        return Err(format!("filedata of type {mime:?} cannot be sent as {kind:?}"));
+    }
+    if f.file_name.as_deref().is_some_and(|n| !n.is_ascii()) {
+        return Err("file names must be ASCII".into());
+    }
+    Ok(())
+}
+
 async fn handle(
     State(inner): State<Arc<Mutex<Inner>>>,
     method: Method,
@@ -273,10 +344,57 @@ async fn handle(
             body: json!({"name": "Provedor Exemplo", "id": PAGE_ID}),
         });
     }
-    if method != Method::POST || !uri.path().ends_with("/messages") {
+    let endpoint = uri.path().rsplit('/').next().unwrap_or("").to_owned();
+    if method != Method::POST || !matches!(endpoint.as_str(), "messages" | "message_attachments")
+    {
         return reply(Canned::graph_error(404, 100, 0, "Unknown path"));
     }
-    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let form = prosa_channel::testing::parse_multipart(content_type, &body);
+    let b: Value = match &form {
+        Some(parts) => Value::Object(
+            parts
+                .iter()
+                .filter(|p| p.file_name.is_none())
+                .map(|p| {
+                    let t = p.text();
+                    let v = serde_json::from_str::<Value>(&t)
+                        .ok()
+                        .filter(Value::is_object)
+                        .unwrap_or(Value::String(t));
+                    (p.name.clone(), v)
+                })
+                .collect(),
+        ),
+        None => serde_json::from_slice(&body).unwrap_or(Value::Null),
+    };
+    let file = form
+        .as_ref()
+        .and_then(|parts| parts.iter().find(|p| p.name == "filedata"));
+    if let Err(e) = validate_file(&endpoint, &b, file, &g.uploads) {
+        return reply(Canned::graph_error(400, 100, 0, &format!("(#100) {e}")));
+    }
+    if let Some(f) = file {
+        let attachment_id = format!("{}", 1_857_777_774_821_032u64 + g.uploads.len() as u64);
+        g.uploads.push(Upload {
+            endpoint: endpoint.clone(),
+            fields: b.clone(),
+            file_name: f.file_name.clone(),
+            content_type: f.content_type.clone(),
+            bytes: f.data.clone(),
+            attachment_id: attachment_id.clone(),
+        });
+        if endpoint == "message_attachments" {
+            return reply(Canned {
+                status: 200,
+                headers: Vec::new(),
+                body: json!({"attachment_id": attachment_id}),
+            });
+        }
+    }
     if let Err(e) = validate(&b) {
         return reply(Canned::graph_error(400, 100, 0, &format!("(#100) {e}")));
     }

@@ -427,6 +427,12 @@ impl ChannelAdapter for MetaMessagingChannel {
         ctx: &SendContext,
         message: &OutboundMessage,
     ) -> Result<SendReceipt, SendError> {
-        send::send(ctx, message, Timestamp::now()).await
+        send::send(
+            ctx,
+            message,
+            Timestamp::now(),
+            self.kind == ChannelKind::Instagram,
+        )
+        .await
     }
 }

@@ -3,9 +3,10 @@
 use crate::{DEFAULT_API_VERSION, DEFAULT_BASE_URL, setting};
 use jiff::Timestamp;
 use prosa_channel::{
-    OutboundMessage, SendContext, SendError, SendReceipt, classify_http_failure, transport_failure,
+    OutboundFile, OutboundMessage, SendContext, SendError, SendReceipt, classify_http_failure,
+    transport_failure,
 };
-use prosa_domain::message::{MessageContent, MessageOption};
+use prosa_domain::message::MessageOption;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -74,26 +75,58 @@ fn split(text: &str, max: usize) -> Vec<String> {
     chars.chunks(max).map(|c| c.iter().collect()).collect()
 }
 
-/// The `message` objects a content becomes, in order.
-pub fn message_objects(content: &MessageContent) -> Result<Vec<Value>, SendError> {
+/// One Send API message a content becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Piece {
+    pub message: Value,
+    /// Set when the attachment's bytes are uploaded with the message (the attachment index).
+    pub upload: Option<usize>,
+}
+
+/// The attachment `type` for a file Prosa uploads: `image` for pictures both apps show
+/// (JPEG, PNG, GIF), `file` for the rest (PDF, WebP).
+pub fn upload_type(file: &OutboundFile) -> &'static str {
+    if file.is_photo() || file.mime_type == "image/gif" {
+        "image"
+    } else {
+        "file"
+    }
+}
+
+/// Instagram takes PNG, JPEG and GIF pictures and PDF files (Meta's attachment upload
+/// reference); anything else cannot reach an Instagram subscriber.
+pub fn instagram_accepts(mime_type: &str) -> bool {
+    matches!(
+        mime_type,
+        "image/jpeg" | "image/png" | "image/gif" | "application/pdf"
+    )
+}
+
+/// The `message` objects a message becomes, in order.
+pub fn message_objects(message: &OutboundMessage) -> Result<Vec<Piece>, SendError> {
+    let content = &message.content;
     let mut out = Vec::new();
-    for a in &content.attachments {
+    for (i, a) in content.attachments.iter().enumerate() {
+        if let Some(f) = message.file(i) {
+            out.push(Piece {
+                message: json!({"attachment": {"type": upload_type(f), "payload": {"is_reusable": true}}}),
+                upload: Some(i),
+            });
+            continue;
+        }
         let url = a
             .url
             .as_deref()
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-            .ok_or_else(|| {
-                SendError::Invalid(
-                    "attachment has no public URL (uploads are not supported)".into(),
-                )
-            })?;
+            .ok_or_else(|| SendError::Invalid("attachment has no public URL nor file".into()))?;
         let kind = match a.kind.as_str() {
             k @ ("image" | "audio" | "video") => k,
             _ => "file",
         };
-        out.push(
-            json!({"attachment": {"type": kind, "payload": {"url": url, "is_reusable": true}}}),
-        );
+        out.push(Piece {
+            message: json!({"attachment": {"type": kind, "payload": {"url": url, "is_reusable": true}}}),
+            upload: None,
+        });
     }
     let text = content.text.clone().unwrap_or_default();
     if !text.trim().is_empty() || !content.options.is_empty() {
@@ -120,7 +153,10 @@ pub fn message_objects(content: &MessageContent) -> Result<Vec<Value>, SendError
                         .collect::<Vec<_>>()
                 );
             }
-            out.push(m);
+            out.push(Piece {
+                message: m,
+                upload: None,
+            });
         }
     }
     if out.is_empty() {
@@ -187,8 +223,12 @@ pub fn classify_error(
     }
 }
 
-/// POSTs one body and returns `message_id`.
-pub async fn post(ctx: &SendContext, body: &Value) -> Result<Option<String>, SendError> {
+struct Target {
+    token: String,
+    base: String,
+}
+
+fn target(ctx: &SendContext, path: &str) -> Result<Target, SendError> {
     let token = setting(&ctx.settings, "page_access_token")
         .or_else(|| setting(&ctx.settings, "access_token"))
         .ok_or_else(|| SendError::Credentials("inbox has no page_access_token".into()))?;
@@ -197,15 +237,15 @@ pub async fn post(ctx: &SendContext, body: &Value) -> Result<Option<String>, Sen
         .trim_end_matches('/');
     let version = setting(&ctx.settings, "api_version").unwrap_or(DEFAULT_API_VERSION);
     let page = setting(&ctx.settings, "page_id").unwrap_or("me");
-    let url = format!("{base}/{version}/{page}/messages");
-    let response = ctx
-        .http
-        .post(url)
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| transport_failure(&e))?;
+    Ok(Target {
+        token: token.to_owned(),
+        base: format!("{base}/{version}/{page}/{path}"),
+    })
+}
+
+/// Sends a request and returns the answer's JSON, or the mapped Graph error.
+async fn answer(request: reqwest::RequestBuilder) -> Result<Value, SendError> {
+    let response = request.send().await.map_err(|e| transport_failure(&e))?;
     let status = response.status();
     let retry_after = response
         .headers()
@@ -216,24 +256,113 @@ pub async fn post(ctx: &SendContext, body: &Value) -> Result<Option<String>, Sen
     if !status.is_success() {
         return Err(classify_error(status, retry_after.as_deref(), &text));
     }
-    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Ok(v.get("message_id")
-        .and_then(Value::as_str)
-        .map(str::to_owned))
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-/// The adapter's send.
+fn message_id(v: &Value) -> Option<String> {
+    v.get("message_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// POSTs one body and returns `message_id`.
+pub async fn post(ctx: &SendContext, body: &Value) -> Result<Option<String>, SendError> {
+    let t = target(ctx, "messages")?;
+    let v = answer(ctx.http.post(t.base).bearer_auth(t.token).json(body)).await?;
+    Ok(message_id(&v))
+}
+
+/// The text fields of a Send API body as form fields (objects as their JSON text).
+fn form_of(body: &Value) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in body.as_object().into_iter().flatten() {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        form = form.text(k.clone(), text);
+    }
+    form
+}
+
+/// Messenger: the Send API as `multipart/form-data`, the file in `filedata` (Meta's "upload
+/// from your file system" form); returns `message_id`.
+pub async fn post_with_file(
+    ctx: &SendContext,
+    body: &Value,
+    file: &OutboundFile,
+) -> Result<Option<String>, SendError> {
+    let t = target(ctx, "messages")?;
+    let form = form_of(body).part("filedata", file.part(file.ascii_name())?);
+    let v = answer(ctx.http.post(t.base).bearer_auth(t.token).multipart(form)).await?;
+    Ok(message_id(&v))
+}
+
+/// Instagram: uploads the file with the Attachment Upload API
+/// (`POST /{page}/message_attachments`, `platform=instagram`, `filedata`); returns the
+/// `attachment_id` to send.
+pub async fn upload_attachment(
+    ctx: &SendContext,
+    kind: &str,
+    file: &OutboundFile,
+) -> Result<String, SendError> {
+    let t = target(ctx, "message_attachments")?;
+    let form = form_of(&json!({
+        "platform": "instagram",
+        "message": {"attachment": {"type": kind, "payload": {"is_reusable": true}}},
+    }))
+    .part("filedata", file.part(file.ascii_name())?);
+    let v = answer(ctx.http.post(t.base).bearer_auth(t.token).multipart(form)).await?;
+    v.get("attachment_id")
+        .and_then(|id| {
+            id.as_str()
+                .map(str::to_owned)
+                .or_else(|| id.as_u64().map(|n| n.to_string()))
+        })
+        .ok_or_else(|| SendError::Invalid("attachment upload answer has no attachment_id".into()))
+}
+
+/// The adapter's send. Instagram uploads files first and sends their `attachment_id`;
+/// Messenger uploads and sends in one call.
 pub async fn send(
     ctx: &SendContext,
     message: &OutboundMessage,
     now: Timestamp,
+    instagram: bool,
 ) -> Result<SendReceipt, SendError> {
     let delivery = delivery_for(message.last_incoming_at, message.from_human, now)?;
+    if instagram
+        && let Some(f) = message
+            .files
+            .iter()
+            .find(|f| !instagram_accepts(&f.mime_type))
+    {
+        return Err(SendError::Invalid(format!(
+            "Instagram takes PNG, JPEG and GIF images and PDF files only, not {}",
+            f.mime_type
+        )));
+    }
     let mut last = None;
-    for m in message_objects(&message.content)? {
-        last = post(ctx, &request_body(&message.to, delivery, m))
-            .await?
-            .or(last);
+    for piece in message_objects(message)? {
+        let file = piece.upload.and_then(|i| message.file(i));
+        let id = match file {
+            None => post(ctx, &request_body(&message.to, delivery, piece.message)).await?,
+            Some(f) if instagram => {
+                let kind = upload_type(f);
+                let attachment = upload_attachment(ctx, kind, f).await?;
+                let m = json!({"attachment": {"type": kind, "payload": {"attachment_id": attachment}}});
+                post(ctx, &request_body(&message.to, delivery, m)).await?
+            }
+            Some(f) => {
+                post_with_file(
+                    ctx,
+                    &request_body(&message.to, delivery, piece.message),
+                    f,
+                )
+                .await?
+            }
+        };
+        last = id.or(last);
     }
     Ok(SendReceipt {
         provider_message_id: last,

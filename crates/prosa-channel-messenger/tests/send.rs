@@ -20,6 +20,7 @@ fn msg(content: MessageContent, hours_ago: i64, from_human: bool) -> OutboundMes
         content,
         from_human,
         last_incoming_at: Some(Timestamp::now() - SignedDuration::from_hours(hours_ago)),
+        files: Vec::new(),
     }
 }
 
@@ -182,4 +183,56 @@ async fn errors_map_to_the_taxonomy() {
         a.send(&ctx(&fake), &m).await,
         Err(SendError::Invalid(_))
     ));
+}
+
+fn with_file(hours_ago: i64, from_human: bool, mime: &str, bytes: &[u8]) -> OutboundMessage {
+    let mut content = MessageContent::default();
+    content.attachments.push(Attachment {
+        kind: "document".into(),
+        file_name: Some("fatura março.pdf".into()),
+        mime_type: Some(mime.into()),
+        stored_path: Some("media/upload-x.pdf".into()),
+        url: None,
+        size: Some(bytes.len() as u64),
+    });
+    let mut m = msg(content, hours_ago, from_human);
+    m.files.push(prosa_channel::OutboundFile {
+        attachment: 0,
+        file_name: "fatura março.pdf".into(),
+        mime_type: mime.into(),
+        bytes: bytes.to_vec().into(),
+    });
+    m
+}
+
+#[tokio::test]
+async fn files_follow_the_windows_and_instagram_types() {
+    let fake = FakeMeta::start().await;
+    let a = MetaMessagingChannel::messenger();
+    fake.set_last_user_message(PSID, Timestamp::now() - SignedDuration::from_hours(30));
+    // A person, 30 hours on: the file goes with the HUMAN_AGENT tag.
+    a.send(&ctx(&fake), &with_file(30, true, "application/pdf", b"%PDF-1.4"))
+        .await
+        .unwrap();
+    let u = fake.uploads().pop().unwrap();
+    assert_eq!(u.fields["messaging_type"], "MESSAGE_TAG");
+    assert_eq!(u.fields["tag"], "HUMAN_AGENT");
+    assert_eq!(u.bytes, b"%PDF-1.4");
+    assert_eq!(u.file_name.as_deref(), Some("fatura_marco.pdf"));
+    // The bot, or past 7 days: a template would be needed; nothing is uploaded.
+    for (hours, human) in [(30, false), (24 * 8, true)] {
+        assert_eq!(
+            a.send(&ctx(&fake), &with_file(hours, human, "application/pdf", b"%PDF-1.4"))
+                .await,
+            Err(SendError::NeedsTemplate)
+        );
+    }
+    assert_eq!(fake.uploads().len(), 1);
+    // Instagram takes no WebP: refused before any call.
+    let before = fake.requests().len();
+    let r = MetaMessagingChannel::instagram()
+        .send(&ctx(&fake), &with_file(1, true, "image/webp", b"RIFF....WEBP"))
+        .await;
+    assert!(matches!(r, Err(SendError::Invalid(ref e)) if e.contains("Instagram")), "{r:?}");
+    assert_eq!(fake.requests().len(), before);
 }

@@ -1,7 +1,9 @@
 //! Bot API calls: sending, webhook management, long polling, callback answers, files.
 
 use crate::{DEFAULT_BASE_URL, FILE_URL_PREFIX, callback_data_for, setting};
-use prosa_channel::{OutboundMessage, SendContext, SendError, SendReceipt, transport_failure};
+use prosa_channel::{
+    OutboundFile, OutboundMessage, SendContext, SendError, SendReceipt, transport_failure,
+};
 use prosa_domain::message::MessageContent;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -127,32 +129,48 @@ pub fn inline_keyboard(content: &MessageContent) -> Option<Value> {
     Some(json!({"inline_keyboard": rows}))
 }
 
-/// The bodies (method, JSON) a message becomes, in order.
-pub fn request_bodies(
-    to: &str,
-    content: &MessageContent,
-) -> Result<Vec<(&'static str, Value)>, SendError> {
+/// One Bot API call a message becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub method: &'static str,
+    pub body: Value,
+    /// Set when the call uploads a file Prosa keeps: `(form field, attachment index)`; the
+    /// call then goes as `multipart/form-data` with `body`'s fields beside the file part.
+    pub upload: Option<(&'static str, usize)>,
+}
+
+/// The calls a message becomes, in order.
+pub fn request_bodies(message: &OutboundMessage) -> Result<Vec<Call>, SendError> {
+    let (to, content) = (message.to.as_str(), &message.content);
     let mut out = Vec::new();
     let text = content.text.clone().unwrap_or_default();
     let mut text_as_caption = false;
     for (i, a) in content.attachments.iter().enumerate() {
-        let url = a
-            .url
-            .as_deref()
-            .map(|u| u.strip_prefix(FILE_URL_PREFIX).unwrap_or(u))
-            .ok_or_else(|| {
-                SendError::Invalid(
-                    "attachment has no URL or file id (uploads are not supported)".into(),
-                )
-            })?;
-        let (method, field) = match a.kind.as_str() {
-            "image" => ("sendPhoto", "photo"),
-            "audio" => ("sendAudio", "audio"),
-            "video" => ("sendVideo", "video"),
-            _ => ("sendDocument", "document"),
-        };
         let mut body = json!({"chat_id": chat_id(to)});
-        body[field] = json!(url);
+        let (method, upload) = if let Some(f) = message.file(i) {
+            // JPEG and PNG as photos; GIF, WebP and PDF as documents (Telegram still shows
+            // GIFs animated and keeps the file as sent).
+            let (method, field) = if f.is_photo() {
+                ("sendPhoto", "photo")
+            } else {
+                ("sendDocument", "document")
+            };
+            (method, Some((field, i)))
+        } else {
+            let url = a
+                .url
+                .as_deref()
+                .map(|u| u.strip_prefix(FILE_URL_PREFIX).unwrap_or(u))
+                .ok_or_else(|| SendError::Invalid("attachment has no URL, file id or file".into()))?;
+            let (method, field) = match a.kind.as_str() {
+                "image" => ("sendPhoto", "photo"),
+                "audio" => ("sendAudio", "audio"),
+                "video" => ("sendVideo", "video"),
+                _ => ("sendDocument", "document"),
+            };
+            body[field] = json!(url);
+            (method, None)
+        };
         if i == 0
             && content.options.is_empty()
             && !text.is_empty()
@@ -161,7 +179,11 @@ pub fn request_bodies(
             body["caption"] = json!(text);
             text_as_caption = true;
         }
-        out.push((method, body));
+        out.push(Call {
+            method,
+            body,
+            upload,
+        });
     }
     if !text_as_caption && (!text.trim().is_empty() || !content.options.is_empty()) {
         let text = if text.trim().is_empty() {
@@ -178,7 +200,11 @@ pub fn request_bodies(
             {
                 body["reply_markup"] = kb;
             }
-            out.push(("sendMessage", body));
+            out.push(Call {
+                method: "sendMessage",
+                body,
+                upload: None,
+            });
         }
     }
     if out.is_empty() {
@@ -187,11 +213,54 @@ pub fn request_bodies(
     Ok(out)
 }
 
+/// Calls a Bot API method as `multipart/form-data`: `fields` (a JSON object; non-string values
+/// are sent as their JSON text, as the Bot API reads them) and the file in `field`.
+pub async fn call_upload(
+    http: &reqwest::Client,
+    settings: &Value,
+    method: &str,
+    fields: &Value,
+    field: &'static str,
+    file: &OutboundFile,
+) -> Result<Value, SendError> {
+    let url = method_url(settings, method)?;
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields.as_object().into_iter().flatten() {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        form = form.text(k.clone(), text);
+    }
+    form = form.part(field, file.part(file.file_name.clone())?);
+    let response = http
+        .post(url)
+        .multipart(form)
+        .send()
+        .await
+        .map_err(|e| transport_failure(&e))?;
+    let status = response.status().as_u16();
+    let text = response.text().await.map_err(|e| transport_failure(&e))?;
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if (200..300).contains(&status) && v.get("ok").and_then(Value::as_bool) == Some(true) {
+        return Ok(v.get("result").cloned().unwrap_or(Value::Null));
+    }
+    Err(classify_error(status, &text))
+}
+
 /// The adapter's send.
 pub async fn send(ctx: &SendContext, message: &OutboundMessage) -> Result<SendReceipt, SendError> {
     let mut last = None;
-    for (method, body) in request_bodies(&message.to, &message.content)? {
-        let result = call(&ctx.http, &ctx.settings, method, &body, None).await?;
+    for c in request_bodies(message)? {
+        let result = match c.upload {
+            Some((field, index)) => {
+                let file = message
+                    .file(index)
+                    .ok_or_else(|| SendError::Invalid("attachment file missing".into()))?;
+                call_upload(&ctx.http, &ctx.settings, c.method, &c.body, field, file).await?
+            }
+            None => call(&ctx.http, &ctx.settings, c.method, &c.body, None).await?,
+        };
         let mid = result.get("message_id").and_then(Value::as_i64);
         let chat = result.pointer("/chat/id").and_then(Value::as_i64);
         last = match (chat, mid) {

@@ -1,6 +1,7 @@
 //! A local fake of the Bot API (feature `fake`): axum on 127.0.0.1:0. Records requests, checks the
 //! token, validates `sendMessage` (4096 chars, `callback_data` 1–64 bytes), serves queued updates
-//! to `getUpdates` with offset confirmation, and answers canned failures on demand.
+//! to `getUpdates` with offset confirmation, takes `sendPhoto`/`sendDocument` uploads as
+//! `multipart/form-data` (keeping the file it got), and answers canned failures on demand.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -27,6 +28,18 @@ impl Recorded {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
+}
+
+/// A file sent with `sendPhoto`/`sendDocument` as `multipart/form-data`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    pub method: String,
+    /// The text fields of the form (`chat_id`, `caption`...).
+    pub fields: Value,
+    pub field: String,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +73,7 @@ struct Inner {
     updates: Vec<Value>,
     next_message_id: i64,
     webhook: Option<Value>,
+    uploads: Vec<Upload>,
 }
 
 pub struct FakeTelegram {
@@ -134,6 +148,11 @@ impl FakeTelegram {
             .push_back(canned);
     }
 
+    /// Every file uploaded so far, in order.
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.inner.lock().expect("fake lock").uploads.clone()
+    }
+
     /// Queues an update for `getUpdates`.
     pub fn queue_update(&self, update: Value) {
         self.inner.lock().expect("fake lock").updates.push(update);
@@ -196,6 +215,30 @@ fn validate_send(body: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// An uploaded file: in the field its method names, within the Bot API's limits (photos 10 MB,
+/// other files 50 MB), with a caption of at most 1024 characters.
+fn validate_upload(
+    field: &str,
+    part: &prosa_channel::testing::FormPart,
+    fields: &Value,
+) -> Result<(), String> {
+    if part.name != field {
+        return Err(format!("Bad Request: there is no {field} in the request"));
+    }
+    let limit = if field == "photo" { 10 } else { 50 } * 1024 * 1024;
+    if part.data.is_empty() || part.data.len() > limit {
+        return Err("Bad Request: file is empty or too big".into());
+    }
+    if fields
+        .get("caption")
+        .and_then(Value::as_str)
+        .is_some_and(|c| c.chars().count() > 1024)
+    {
+        return Err("Bad Request: message caption is too long".into());
+    }
+    Ok(())
+}
+
 async fn handle(
     State(inner): State<Arc<Mutex<Inner>>>,
     method: Method,
@@ -212,7 +255,30 @@ async fn handle(
         }
         _ => (false, None, None),
     };
-    let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let form = prosa_channel::testing::parse_multipart(&content_type, &body);
+    let json_body: Value = match &form {
+        // A multipart call: its text fields read like a JSON body.
+        Some(parts) => Value::Object(
+            parts
+                .iter()
+                .filter(|p| p.file_name.is_none())
+                .map(|p| {
+                    let t = p.text();
+                    let v = serde_json::from_str::<Value>(&t)
+                        .ok()
+                        .filter(|v| v.is_number() || v.is_object())
+                        .unwrap_or(Value::String(t));
+                    (p.name.clone(), v)
+                })
+                .collect(),
+        ),
+        None => serde_json::from_slice(&body).unwrap_or(Value::Null),
+    };
     let mut g = inner.lock().expect("fake lock");
     g.requests.push(Recorded {
         method: method.to_string(),
@@ -236,11 +302,32 @@ async fn handle(
     let m = api_method.unwrap_or_default();
     match m.as_str() {
         "sendMessage" | "sendDocument" | "sendPhoto" | "sendAudio" | "sendVideo" => {
-            if let Err(e) = validate_send(&json_body) {
+            let field = m.strip_prefix("send").unwrap_or("").to_ascii_lowercase();
+            let file = form
+                .as_ref()
+                .and_then(|parts| parts.iter().find(|p| p.file_name.is_some()));
+            let checked = validate_send(&json_body).and_then(|()| match file {
+                Some(f) => validate_upload(&field, f, &json_body),
+                None if m != "sendMessage" && json_body.get(&field).is_none() => {
+                    Err(format!("Bad Request: there is no {field} in the request"))
+                }
+                None => Ok(()),
+            });
+            if let Err(e) = checked {
                 return reply(
                     400,
                     json!({"ok": false, "error_code": 400, "description": e}),
                 );
+            }
+            if let Some(f) = file {
+                g.uploads.push(Upload {
+                    method: m.clone(),
+                    fields: json_body.clone(),
+                    field: f.name.clone(),
+                    file_name: f.file_name.clone(),
+                    content_type: f.content_type.clone(),
+                    bytes: f.data.clone(),
+                });
             }
             g.next_message_id += 1;
             let mut result = json!({"message_id": g.next_message_id, "date": 1764500000, "chat": {"id": json_body["chat_id"], "type": "private"}});

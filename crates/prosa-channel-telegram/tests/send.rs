@@ -19,6 +19,7 @@ fn msg(content: MessageContent) -> OutboundMessage {
         content,
         from_human: false,
         last_incoming_at: None,
+        files: Vec::new(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! A local fake of the Graph API for WhatsApp (feature `fake`): axum on 127.0.0.1:0, records every
-//! request, validates message shapes, serves media, and answers canned failures on demand.
+//! request, validates message shapes, takes media uploads (`POST /{pnid}/media`, multipart, as
+//! Meta documents it) and keeps what it got, serves media, and answers canned failures on demand.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -62,12 +63,25 @@ impl Canned {
     }
 }
 
+/// A file uploaded to `POST /{phone_number_id}/media`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    pub id: String,
+    /// The `type` form field.
+    pub mime_type: String,
+    /// The file part's own name and content type.
+    pub file_name: Option<String>,
+    pub part_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
 #[derive(Default)]
 struct Inner {
     base_url: String,
     requests: Vec<Recorded>,
     canned: VecDeque<Canned>,
     sent: u64,
+    uploads: Vec<Upload>,
 }
 
 /// The running fake.
@@ -116,6 +130,11 @@ impl FakeWhatsApp {
 
     pub fn requests(&self) -> Vec<Recorded> {
         self.inner.lock().expect("fake lock").requests.clone()
+    }
+
+    /// Every file uploaded so far, in order.
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.inner.lock().expect("fake lock").uploads.clone()
     }
 
     /// The next request gets this answer instead of the normal one.
@@ -192,6 +211,35 @@ fn reply(c: Canned) -> Response {
         }
     }
     r
+}
+
+/// Reads an upload as Meta documents it: `messaging_product=whatsapp`, `type` and a `file` part
+/// of a supported type within its size limit (images 5 MB, documents 100 MB).
+fn upload(content_type: &str, body: &[u8]) -> Result<Upload, String> {
+    let parts = prosa_channel::testing::parse_multipart(content_type, body)
+        .ok_or("the body must be multipart/form-data")?;
+    let field = |n: &str| parts.iter().find(|p| p.name == n);
+    if field("messaging_product").map(|p| p.text()).as_deref() != Some("whatsapp") {
+        return Err("messaging_product must be whatsapp".into());
+    }
+    let mime = field("type").map(|p| p.text()).ok_or("type is required")?;
+    let file = field("file").ok_or("file is required")?;
+    let limit = match mime.as_str() {
+        "image/jpeg" | "image/png" => 5 * 1024 * 1024,
+        "image/webp" => 500 * 1024,
+        "application/pdf" | "text/plain" => 100 * 1024 * 1024,
+        _ => return Err(format!("unsupported type {mime}")),
+    };
+    if file.data.is_empty() || file.data.len() > limit {
+        return Err("file is empty or too large for its type".into());
+    }
+    Ok(Upload {
+        id: String::new(),
+        mime_type: mime,
+        file_name: file.file_name.clone(),
+        part_type: file.content_type.clone(),
+        bytes: file.data.clone(),
+    })
 }
 
 fn validate(body: &Value) -> Result<(), String> {
@@ -290,8 +338,45 @@ async fn handle(
     let path = uri.path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method.as_str(), segments.as_slice()) {
+        ("POST", [_ver, _pnid, "media"]) => {
+            let content_type = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            match upload(content_type, &body) {
+                Ok(mut u) => {
+                    let mut g = inner.lock().expect("fake lock");
+                    u.id = format!("{}", 4_490_709_327_384_033u64 + g.uploads.len() as u64);
+                    g.uploads.push(u.clone());
+                    reply(Canned::json(200, json!({"id": u.id})))
+                }
+                Err(e) => reply(Canned::graph_error(
+                    400,
+                    100,
+                    &format!("(#100) Invalid parameter: {e}"),
+                )),
+            }
+        }
         ("POST", [_ver, _pnid, "messages"]) => {
             let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let unknown_media = ["image", "document", "audio", "video", "sticker"]
+                .iter()
+                .filter_map(|k| v[*k]["id"].as_str())
+                .any(|id| {
+                    !inner
+                        .lock()
+                        .expect("fake lock")
+                        .uploads
+                        .iter()
+                        .any(|u| u.id == id)
+                });
+            if unknown_media {
+                return reply(Canned::graph_error(
+                    400,
+                    131053,
+                    "Media upload error: unknown media id",
+                ));
+            }
             match validate(&v) {
                 Ok(()) => reply(Canned::json(
                     200,

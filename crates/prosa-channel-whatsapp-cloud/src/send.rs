@@ -3,7 +3,8 @@
 use crate::{api_version, base_url, setting};
 use jiff::Timestamp;
 use prosa_channel::{
-    OutboundMessage, SendContext, SendError, SendReceipt, classify_http_failure, transport_failure,
+    OutboundFile, OutboundMessage, SendContext, SendError, SendReceipt, classify_http_failure,
+    transport_failure,
 };
 use prosa_domain::message::{Attachment, MessageContent, MessageOption};
 use serde_json::{Value, json};
@@ -17,6 +18,8 @@ pub const MAX_ROW_TITLE: usize = 24;
 pub const MAX_ROW_ID: usize = 200;
 pub const MAX_INTERACTIVE_BODY: usize = 1024;
 pub const MAX_TEXT: usize = 4096;
+/// Media captions (image, document, video).
+pub const MAX_CAPTION: usize = 1024;
 /// The customer-service window.
 pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
 
@@ -141,6 +144,66 @@ pub fn media_body(
         payload["filename"] = json!(name);
     }
     Ok(envelope(to, kind, payload))
+}
+
+/// A media message for a file uploaded with [`upload_media`]: JPEG and PNG as `image` (the
+/// only pictures WhatsApp takes), anything else (PDF) as `document` with its file name.
+pub fn uploaded_media_body(
+    to: &str,
+    file: &OutboundFile,
+    media_id: &str,
+    caption: Option<&str>,
+) -> Value {
+    let kind = if file.is_photo() { "image" } else { "document" };
+    let mut payload = json!({"id": media_id});
+    if let Some(c) = caption.filter(|c| !c.is_empty()) {
+        payload["caption"] = json!(c);
+    }
+    if kind == "document" {
+        payload["filename"] = json!(file.file_name);
+    }
+    envelope(to, kind, payload)
+}
+
+/// Uploads a file: `POST /{phone_number_id}/media` as multipart (`messaging_product`, `type`,
+/// `file`); returns the media id to send it with.
+pub async fn upload_media(ctx: &SendContext, file: &OutboundFile) -> Result<String, SendError> {
+    let token = setting(&ctx.settings, "access_token")
+        .ok_or_else(|| SendError::Credentials("inbox has no access_token".into()))?;
+    let pnid = setting(&ctx.settings, "phone_number_id")
+        .ok_or_else(|| SendError::Invalid("inbox has no phone_number_id".into()))?;
+    let url = format!(
+        "{}/{}/{}/media",
+        base_url(&ctx.settings),
+        api_version(&ctx.settings),
+        pnid
+    );
+    let form = reqwest::multipart::Form::new()
+        .text("messaging_product", "whatsapp")
+        .text("type", file.mime_type.clone())
+        .part("file", file.part(file.file_name.clone())?);
+    let response = ctx
+        .http
+        .post(url)
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .map_err(|e| transport_failure(&e))?;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let text = response.text().await.map_err(|e| transport_failure(&e))?;
+    if !status.is_success() {
+        return Err(classify_graph_error(status, retry_after.as_deref(), &text));
+    }
+    serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
+        .ok_or_else(|| SendError::Invalid("media upload answer has no id".into()))
 }
 
 /// A template settings entry: `"name"` or `{"name","language","body_text_param"}`.
@@ -312,6 +375,10 @@ pub async fn send(
 ) -> Result<SendReceipt, SendError> {
     let to = message.to.as_str();
     if !inside_window(message.last_incoming_at, now) {
+        if !message.files.is_empty() {
+            // A template cannot carry the file: the operator must wait for the subscriber.
+            return Err(SendError::NeedsTemplate);
+        }
         return match TemplateSpec::from_settings(&ctx.settings) {
             Some(t) => send_template(ctx, to, &t, message.content.text.as_deref()).await,
             None => Err(SendError::NeedsTemplate),
@@ -326,14 +393,34 @@ pub async fn send(
     let mut last_id = None;
     let mut text_sent_as_caption = false;
     for (i, a) in content.attachments.iter().enumerate() {
+        // A text longer than a caption may be follows the file as a message of its own.
         let caption = if i == 0 && content.options.is_empty() {
-            content.text.as_deref()
+            content
+                .text
+                .as_deref()
+                .filter(|t| chars(t) <= MAX_CAPTION)
         } else {
             None
         };
-        text_sent_as_caption |= caption.is_some_and(|c| !c.is_empty())
-            && !matches!(a.kind.as_str(), "audio" | "sticker");
-        last_id = Some(post_message(ctx, &media_body(to, a, caption)?).await?);
+        let body = match message.file(i) {
+            Some(file) => {
+                if file.is_image() && !file.is_photo() {
+                    return Err(SendError::Invalid(format!(
+                        "WhatsApp takes JPEG and PNG images only, not {}",
+                        file.mime_type
+                    )));
+                }
+                let id = upload_media(ctx, file).await?;
+                text_sent_as_caption |= caption.is_some_and(|c| !c.is_empty());
+                uploaded_media_body(to, file, &id, caption)
+            }
+            None => {
+                text_sent_as_caption |= caption.is_some_and(|c| !c.is_empty())
+                    && !matches!(a.kind.as_str(), "audio" | "sticker");
+                media_body(to, a, caption)?
+            }
+        };
+        last_id = Some(post_message(ctx, &body).await?);
     }
     let has_text = content.text.as_ref().is_some_and(|t| !t.trim().is_empty());
     if (has_text && !text_sent_as_caption) || !content.options.is_empty() || last_id.is_none() {

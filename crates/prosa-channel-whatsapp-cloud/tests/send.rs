@@ -21,6 +21,7 @@ fn msg(content: MessageContent, last_incoming_hours_ago: Option<i64>) -> Outboun
         from_human: false,
         last_incoming_at: last_incoming_hours_ago
             .map(|h| Timestamp::now() - SignedDuration::from_hours(h)),
+        files: Vec::new(),
     }
 }
 

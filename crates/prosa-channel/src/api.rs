@@ -2,7 +2,9 @@
 //!
 //! In: `POST /webhooks/api/{inbox_id}` signed with `X-Prosa-Signature: sha256=<hex>` (HMAC-SHA256
 //! of the raw body under the inbox secret). Out: Prosa POSTs to the inbox's callback URL, signed
-//! the same way.
+//! the same way; attachments are `{kind, file_name, mime_type, size, url, data_base64?}`: a file
+//! an operator uploaded carries its bytes in `data_base64` (standard base64) and `url: null`, a
+//! file Prosa links to (the invoice PDF) carries `url`.
 
 use crate::signature::{hmac_sha256_hex, verify_sha256_header};
 use crate::*;
@@ -119,7 +121,17 @@ pub fn callback_body(message: &OutboundMessage) -> Value {
                 .content
                 .attachments
                 .iter()
-                .map(|a| json!({"kind": a.kind, "file_name": a.file_name, "mime_type": a.mime_type, "url": a.url}))
+                .enumerate()
+                .map(|(i, a)| {
+                    let mut v = json!({"kind": a.kind, "file_name": a.file_name, "mime_type": a.mime_type, "size": a.size, "url": a.url});
+                    // A file Prosa keeps (an operator's upload) travels inside the signed body:
+                    // the integrator needs no way back into Prosa to fetch it.
+                    if let Some(f) = message.file(i) {
+                        v["size"] = json!(f.bytes.len());
+                        v["data_base64"] = json!(f.base64());
+                    }
+                    v
+                })
                 .collect::<Vec<_>>()
         );
     }

@@ -141,6 +141,96 @@ pub struct OutboundMessage {
     pub from_human: bool,
     /// When the subscriber last wrote (24-hour windows).
     pub last_incoming_at: Option<Timestamp>,
+    /// The bytes of attachments Prosa keeps itself (an operator's upload), read from the data
+    /// folder by the outbox worker so adapters upload them to the provider without touching
+    /// the disk. Never serialised.
+    #[serde(skip)]
+    pub files: Vec<OutboundFile>,
+}
+
+impl OutboundMessage {
+    /// The file held for attachment `index`, when Prosa has its bytes.
+    pub fn file(&self, index: usize) -> Option<&OutboundFile> {
+        self.files.iter().find(|f| f.attachment == index)
+    }
+}
+
+/// An attachment's bytes, handed to the adapter with the message.
+#[derive(Clone)]
+pub struct OutboundFile {
+    /// The attachment of [`OutboundMessage::content`] these bytes belong to.
+    pub attachment: usize,
+    pub file_name: String,
+    pub mime_type: String,
+    pub bytes: std::sync::Arc<[u8]>,
+}
+
+impl std::fmt::Debug for OutboundFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundFile")
+            .field("attachment", &self.attachment)
+            .field("file_name", &self.file_name)
+            .field("mime_type", &self.mime_type)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl OutboundFile {
+    /// Whether every messaging app shows it as a picture (JPEG or PNG); other images (GIF,
+    /// WebP) go as documents where a provider accepts only these two as photos.
+    pub fn is_photo(&self) -> bool {
+        matches!(self.mime_type.as_str(), "image/jpeg" | "image/png")
+    }
+
+    pub fn is_image(&self) -> bool {
+        self.mime_type.starts_with("image/")
+    }
+
+    /// The file name in ASCII (some providers refuse other characters in upload names).
+    pub fn ascii_name(&self) -> String {
+        let name: String = self
+            .file_name
+            .chars()
+            .map(|c| match c {
+                'á' | 'à' | 'â' | 'ã' | 'ä' => 'a',
+                'Á' | 'À' | 'Â' | 'Ã' | 'Ä' => 'A',
+                'é' | 'ê' | 'è' | 'ë' => 'e',
+                'É' | 'Ê' | 'È' | 'Ë' => 'E',
+                'í' | 'ì' | 'î' | 'ï' => 'i',
+                'Í' | 'Ì' | 'Î' | 'Ï' => 'I',
+                'ó' | 'ô' | 'õ' | 'ò' | 'ö' => 'o',
+                'Ó' | 'Ô' | 'Õ' | 'Ò' | 'Ö' => 'O',
+                'ú' | 'ù' | 'û' | 'ü' => 'u',
+                'Ú' | 'Ù' | 'Û' | 'Ü' => 'U',
+                'ç' => 'c',
+                'Ç' => 'C',
+                'ñ' => 'n',
+                'Ñ' => 'N',
+                c if c.is_ascii_alphanumeric() || "._-()".contains(c) => c,
+                _ => '_',
+            })
+            .collect();
+        if name.trim_matches(['_', '.']).is_empty() {
+            "anexo".into()
+        } else {
+            name
+        }
+    }
+
+    /// A multipart file part carrying these bytes.
+    pub fn part(&self, file_name: String) -> Result<reqwest::multipart::Part, SendError> {
+        reqwest::multipart::Part::bytes(self.bytes.to_vec())
+            .file_name(file_name)
+            .mime_str(&self.mime_type)
+            .map_err(|_| SendError::Invalid(format!("bad MIME type {}", self.mime_type)))
+    }
+
+    /// The bytes in standard base64.
+    pub fn base64(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(&self.bytes)
+    }
 }
 
 /// What the provider answered for a send.
