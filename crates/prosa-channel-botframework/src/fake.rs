@@ -91,13 +91,8 @@ impl Recorded {
             .flatten()
             .filter_map(|a| {
                 let (mime, bytes) = data_uri(a["contentUrl"].as_str()?)?;
-                (a["contentType"].as_str() == Some(mime.as_str())).then(|| {
-                    (
-                        mime,
-                        a["name"].as_str().map(str::to_owned),
-                        bytes,
-                    )
-                })
+                (a["contentType"].as_str() == Some(mime.as_str()))
+                    .then(|| (mime, a["name"].as_str().map(str::to_owned), bytes))
             })
             .collect()
     }
@@ -108,7 +103,9 @@ fn data_uri(url: &str) -> Option<(String, Vec<u8>)> {
     use base64::Engine;
     let (head, data) = url.strip_prefix("data:")?.split_once(',')?;
     let mime = head.strip_suffix(";base64")?;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .ok()?;
     Some((mime.to_owned(), bytes))
 }
 

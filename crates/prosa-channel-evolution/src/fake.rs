@@ -247,7 +247,9 @@ fn validate(action: &str, b: &Value) -> Result<(), Value> {
                 Err(json!(["mediatype must be image, document, video or audio"]))
             } else if !is_url && decode_media(media).is_none_or(|d| d.is_empty()) {
                 Err(json!(["Owned media must be a url or base64"]))
-            } else if mediatype == "image" && !mimetype.is_empty() && !mimetype.starts_with("image/")
+            } else if mediatype == "image"
+                && !mimetype.is_empty()
+                && !mimetype.starts_with("image/")
             {
                 Err(json!([format!("mimetype {mimetype} is not an image")]))
             } else {

@@ -284,7 +284,9 @@ fn validate_file(
         _ => false,
     };
     if !ok || f.data.is_empty() {
-        return Err(format!("filedata of type {mime:?} cannot be sent as {kind:?}"));
+        return Err(format!(
+            "filedata of type {mime:?} cannot be sent as {kind:?}"
+        ));
     }
     if f.file_name.as_deref().is_some_and(|n| !n.is_ascii()) {
         return Err("file names must be ASCII".into());
@@ -345,8 +347,7 @@ async fn handle(
         });
     }
     let endpoint = uri.path().rsplit('/').next().unwrap_or("").to_owned();
-    if method != Method::POST || !matches!(endpoint.as_str(), "messages" | "message_attachments")
-    {
+    if method != Method::POST || !matches!(endpoint.as_str(), "messages" | "message_attachments") {
         return reply(Canned::graph_error(404, 100, 0, "Unknown path"));
     }
     let content_type = headers

@@ -350,16 +350,12 @@ pub async fn send(
             Some(f) if instagram => {
                 let kind = upload_type(f);
                 let attachment = upload_attachment(ctx, kind, f).await?;
-                let m = json!({"attachment": {"type": kind, "payload": {"attachment_id": attachment}}});
+                let m =
+                    json!({"attachment": {"type": kind, "payload": {"attachment_id": attachment}}});
                 post(ctx, &request_body(&message.to, delivery, m)).await?
             }
             Some(f) => {
-                post_with_file(
-                    ctx,
-                    &request_body(&message.to, delivery, piece.message),
-                    f,
-                )
-                .await?
+                post_with_file(ctx, &request_body(&message.to, delivery, piece.message), f).await?
             }
         };
         last = id.or(last);

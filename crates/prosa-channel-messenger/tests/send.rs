@@ -211,9 +211,12 @@ async fn files_follow_the_windows_and_instagram_types() {
     let a = MetaMessagingChannel::messenger();
     fake.set_last_user_message(PSID, Timestamp::now() - SignedDuration::from_hours(30));
     // A person, 30 hours on: the file goes with the HUMAN_AGENT tag.
-    a.send(&ctx(&fake), &with_file(30, true, "application/pdf", b"%PDF-1.4"))
-        .await
-        .unwrap();
+    a.send(
+        &ctx(&fake),
+        &with_file(30, true, "application/pdf", b"%PDF-1.4"),
+    )
+    .await
+    .unwrap();
     let u = fake.uploads().pop().unwrap();
     assert_eq!(u.fields["messaging_type"], "MESSAGE_TAG");
     assert_eq!(u.fields["tag"], "HUMAN_AGENT");
@@ -222,8 +225,11 @@ async fn files_follow_the_windows_and_instagram_types() {
     // The bot, or past 7 days: a template would be needed; nothing is uploaded.
     for (hours, human) in [(30, false), (24 * 8, true)] {
         assert_eq!(
-            a.send(&ctx(&fake), &with_file(hours, human, "application/pdf", b"%PDF-1.4"))
-                .await,
+            a.send(
+                &ctx(&fake),
+                &with_file(hours, human, "application/pdf", b"%PDF-1.4")
+            )
+            .await,
             Err(SendError::NeedsTemplate)
         );
     }
@@ -231,8 +237,14 @@ async fn files_follow_the_windows_and_instagram_types() {
     // Instagram takes no WebP: refused before any call.
     let before = fake.requests().len();
     let r = MetaMessagingChannel::instagram()
-        .send(&ctx(&fake), &with_file(1, true, "image/webp", b"RIFF....WEBP"))
+        .send(
+            &ctx(&fake),
+            &with_file(1, true, "image/webp", b"RIFF....WEBP"),
+        )
         .await;
-    assert!(matches!(r, Err(SendError::Invalid(ref e)) if e.contains("Instagram")), "{r:?}");
+    assert!(
+        matches!(r, Err(SendError::Invalid(ref e)) if e.contains("Instagram")),
+        "{r:?}"
+    );
     assert_eq!(fake.requests().len(), before);
 }

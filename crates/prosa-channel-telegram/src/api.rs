@@ -161,7 +161,9 @@ pub fn request_bodies(message: &OutboundMessage) -> Result<Vec<Call>, SendError>
                 .url
                 .as_deref()
                 .map(|u| u.strip_prefix(FILE_URL_PREFIX).unwrap_or(u))
-                .ok_or_else(|| SendError::Invalid("attachment has no URL, file id or file".into()))?;
+                .ok_or_else(|| {
+                    SendError::Invalid("attachment has no URL, file id or file".into())
+                })?;
             let (method, field) = match a.kind.as_str() {
                 "image" => ("sendPhoto", "photo"),
                 "audio" => ("sendAudio", "audio"),

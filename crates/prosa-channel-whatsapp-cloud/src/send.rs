@@ -395,10 +395,7 @@ pub async fn send(
     for (i, a) in content.attachments.iter().enumerate() {
         // A text longer than a caption may be follows the file as a message of its own.
         let caption = if i == 0 && content.options.is_empty() {
-            content
-                .text
-                .as_deref()
-                .filter(|t| chars(t) <= MAX_CAPTION)
+            content.text.as_deref().filter(|t| chars(t) <= MAX_CAPTION)
         } else {
             None
         };

@@ -171,7 +171,10 @@ mod tests {
         let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n42\r\n--XyZ\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n\r\n--XyZ--\r\n";
         let parts = parse_multipart("multipart/form-data; boundary=XyZ", body).unwrap();
         assert_eq!(parts.len(), 2);
-        assert_eq!((parts[0].name.as_str(), parts[0].text().as_str()), ("chat_id", "42"));
+        assert_eq!(
+            (parts[0].name.as_str(), parts[0].text().as_str()),
+            ("chat_id", "42")
+        );
         assert_eq!(parts[1].file_name.as_deref(), Some("a.png"));
         assert_eq!(parts[1].content_type.as_deref(), Some("image/png"));
         assert_eq!(parts[1].data, b"\x89PNG\r\n\x1a\n");

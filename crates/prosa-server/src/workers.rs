@@ -4,7 +4,7 @@
 
 use crate::state::AppState;
 use jiff::Timestamp;
-use prosa_channel::{InboundItem, OutboundMessage, SendContext, SendError};
+use prosa_channel::{InboundItem, OutboundFile, OutboundMessage, SendContext, SendError};
 use prosa_domain::model::{ConversationStatus, Inbox};
 use prosa_storage::inbound::{IncomingItem, IncomingMessage, PendingInbound, Processed, Routing};
 use prosa_storage::outbox::OutboxJob;
@@ -408,7 +408,7 @@ async fn try_deliver(state: &AppState, job: &OutboxJob) -> anyhow::Result<()> {
         state.metrics.dead_letters.inc();
         return Ok(());
     };
-    let outbound = OutboundMessage {
+    let mut outbound = OutboundMessage {
         message_id: message.id,
         conversation_id: message.conversation_id,
         to: target.external_id.clone(),
@@ -416,18 +416,32 @@ async fn try_deliver(state: &AppState, job: &OutboxJob) -> anyhow::Result<()> {
         content: message.content.clone(),
         from_human: message.author_kind == prosa_domain::model::AuthorKind::Agent,
         last_incoming_at: target.last_incoming_at,
+        files: Vec::new(),
     };
     let ctx = SendContext {
         http: state.http.clone(),
         settings: target.settings.clone(),
     };
     let timeout = Duration::from_millis(state.config.outbox.send_timeout_ms);
-    let result = match tokio::time::timeout(timeout, adapter.send(&ctx, &outbound)).await {
-        Ok(r) => r,
-        Err(_) => Err(SendError::RetryLater {
-            retry_after: None,
-            detail: "timeout".into(),
-        }),
+    // The website chat serves kept files itself; every provider gets their bytes.
+    let files = if target.kind == prosa_domain::model::ChannelKind::WebChat {
+        Ok(Vec::new())
+    } else {
+        outbound_files(state, &message.content).await
+    };
+    let result = match files {
+        // A file that cannot be read will not appear by retrying: the message fails, visibly.
+        Err(e) => Err(e),
+        Ok(files) => {
+            outbound.files = files;
+            match tokio::time::timeout(timeout, adapter.send(&ctx, &outbound)).await {
+                Ok(r) => r,
+                Err(_) => Err(SendError::RetryLater {
+                    retry_after: None,
+                    detail: "timeout".into(),
+                }),
+            }
+        }
     };
     match result {
         Ok(receipt) => {
@@ -481,6 +495,45 @@ async fn try_deliver(state: &AppState, job: &OutboxJob) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The bytes of every attachment Prosa keeps under the data folder (`media/<name>`), for the
+/// adapter to upload. A file missing, unreadable or over the upload limit is an invalid request.
+async fn outbound_files(
+    state: &AppState,
+    content: &prosa_domain::message::MessageContent,
+) -> Result<Vec<OutboundFile>, SendError> {
+    let mut files = Vec::new();
+    for (i, a) in content.attachments.iter().enumerate() {
+        let Some(stored) = a.stored_path.as_deref() else {
+            continue;
+        };
+        let label = a.file_name.as_deref().unwrap_or(stored);
+        let name = stored
+            .strip_prefix("media/")
+            .filter(|n| !n.is_empty() && !n.contains('/') && !n.contains('\\') && !n.contains(".."))
+            .ok_or_else(|| SendError::Invalid(format!("attachment {label}: bad stored path")))?;
+        let bytes = tokio::fs::read(state.config.data_dir.join("media").join(name))
+            .await
+            .map_err(|e| SendError::Invalid(format!("attachment file {label} unreadable: {e}")))?;
+        if bytes.len() > crate::channels::webchat::files::MAX_FILE_BYTES {
+            return Err(SendError::Invalid(format!(
+                "attachment {label} is larger than the upload limit"
+            )));
+        }
+        let mime_type = a
+            .mime_type
+            .clone()
+            .or_else(|| crate::channels::webchat::files::sniff(&bytes).map(|s| s.1.to_owned()))
+            .unwrap_or_else(|| "application/octet-stream".into());
+        files.push(OutboundFile {
+            attachment: i,
+            file_name: a.file_name.clone().unwrap_or_else(|| name.to_owned()),
+            mime_type,
+            bytes: bytes.into(),
+        });
+    }
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -10,20 +10,9 @@ use prosa_domain::model::AuthorKind;
 use serde_json::{Value, json};
 use support::channels::{Webhook, by_provider_id, start};
 
-fn service_url_of(body: &[u8]) -> String {
-    serde_json::from_slice::<Value>(body).unwrap()["serviceUrl"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
-}
-
 /// The Connector's webhook: each body gets a fresh channel JWT for its serviceUrl.
 fn connector_hook(url: String) -> Webhook {
-    Webhook::new(url, |body| {
-        let now = jiff::Timestamp::now().as_second();
-        let t = fake::mint(&fake::claims(&service_url_of(body), now), KID_1, 1);
-        vec![("authorization".to_owned(), format!("Bearer {t}"))]
-    })
+    Webhook::bot_framework(url)
 }
 
 fn bytes(v: &Value) -> Vec<u8> {

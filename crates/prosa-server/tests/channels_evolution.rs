@@ -21,12 +21,7 @@ fn upsert(id: &str, message: Value, message_type: &str, at: i64) -> Value {
 }
 
 fn token_hook(url: String) -> Webhook {
-    Webhook::new(url, |_| {
-        vec![(
-            prosa_channel_evolution::DEFAULT_WEBHOOK_HEADER.to_owned(),
-            WEBHOOK_TOKEN.to_owned(),
-        )]
-    })
+    Webhook::evolution(url)
 }
 
 fn sends(evo: &FakeEvolution, action: &str) -> Vec<Value> {

@@ -730,7 +730,6 @@
     bar.insertBefore(fileBtn, $('pn-send-error')); bar.appendChild(fileIn);
     fileBtn.addEventListener('click', function () {
       if (!current) return;
-      if ((convs.get(current.id) || {}).channel !== 'web_chat') { $('pn-send-error').textContent = 'Arquivos só podem ser enviados no chat do site.'; return; }
       fileIn.click();
     });
     fileIn.addEventListener('change', function () {
@@ -738,12 +737,17 @@
       if (!file || !current) return;
       if (file.size > 5 * 1024 * 1024) { $('pn-send-error').textContent = 'Arquivo maior que 5 MB.'; return; }
       var id = current.id;
+      var channel = (convs.get(id) || {}).channel;
+      // What each channel can carry (the server refuses the rest with 422 on "file").
+      var kinds = channel === 'whatsapp_cloud' ? 'o WhatsApp aceita imagens PNG ou JPEG e PDF'
+        : channel === 'instagram' ? 'o Instagram aceita imagens PNG, JPEG ou GIF e PDF'
+        : 'envie uma imagem (PNG, JPEG, GIF, WebP) ou um PDF';
       $('pn-send-error').textContent = ''; fileBtn.disabled = true; say('Enviando arquivo…');
       fetch('/api/v1/conversations/' + id + '/attachments?name=' + encodeURIComponent(file.name) + '&client_id=' + encodeURIComponent(newClientId()), {
         method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': csrf, 'content-type': 'application/octet-stream' }, body: file
       }).then(function (r) {
         return r.json().catch(function () { return null; }).then(function (j) {
-          if (!r.ok) throw new Error(r.status === 413 ? 'arquivo maior que 5 MB' : (j && j.field === 'file') ? 'envie uma imagem (PNG, JPEG, GIF, WebP) ou um PDF' : (j && j.message) || ('HTTP ' + r.status));
+          if (!r.ok) throw new Error(r.status === 413 ? 'arquivo maior que 5 MB' : (j && j.field === 'file') ? kinds : (j && j.message) || ('HTTP ' + r.status));
           if (current && current.id === id) upsertMessage(j, true);
           say('Arquivo enviado.');
         });

@@ -1,7 +1,8 @@
-//! Website chat attachments. The visitor uploads an image or a PDF (raw body, at most
+//! Attachments. The website chat visitor uploads an image or a PDF (raw body, at most
 //! [`MAX_FILE_BYTES`], type recognised from the bytes themselves, never from the name or the
 //! header) that becomes an incoming message through the same path as text; operators send one
-//! to a website chat conversation through the REST API; each side downloads only what it may
+//! to a conversation of any channel through the REST API (the outbox worker reads the kept
+//! file and the channel adapter uploads it to the provider); each side downloads only what it may
 //! see (the visitor: their own conversations; operators: conversations they may see, through
 //! `GET /api/v1/attachments/...`). Files are kept under `data_dir/media/`, like provider media.
 //!
@@ -215,6 +216,23 @@ pub fn visitor_url(inbox: InboxId, m: &Message, index: usize) -> Option<String> 
     Some(format!("/webchat/{}/files/{}/{index}", inbox.0, m.id.0))
 }
 
+/// Why a channel cannot carry a file of this type to the subscriber, if it cannot: WhatsApp
+/// Cloud shows JPEG and PNG only as pictures (and takes no GIF or WebP as images); Instagram
+/// takes PNG, JPEG and GIF images and PDFs. Every other channel takes every type accepted here.
+pub fn refused_by_channel(kind: ChannelKind, mime: &str) -> Option<&'static str> {
+    match kind {
+        ChannelKind::WhatsappCloud
+            if !matches!(mime, "image/jpeg" | "image/png" | "application/pdf") =>
+        {
+            Some("WhatsApp takes JPEG or PNG images and PDF files only")
+        }
+        ChannelKind::Instagram if !prosa_channel_messenger::send::instagram_accepts(mime) => {
+            Some("Instagram takes PNG, JPEG or GIF images and PDF files only")
+        }
+        _ => None,
+    }
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AttachmentQuery {
     /// The file's name as the visitor will see it.
@@ -226,8 +244,12 @@ pub struct AttachmentQuery {
 }
 
 /// `POST /api/v1/conversations/{id}/attachments?name=..`: an operator sends a file (the body,
-/// an image or a PDF up to 5 MB) to a website chat conversation.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/attachments", params(AttachmentQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 201, body = crate::dto::MessageDto), (status = 413), (status = 422)), tag = "conversations")]
+/// an image or a PDF up to 5 MB) to the conversation's subscriber, on any channel: the outbox
+/// worker hands the bytes to the adapter, which uploads them to the provider. 422 when the
+/// channel cannot carry that type of file (WebP/GIF to WhatsApp Cloud, WebP to Instagram).
+/// On the API channel the signed callback body carries the file itself:
+/// `attachments: [{"kind", "file_name", "mime_type", "size", "url": null, "data_base64"}]`.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/attachments", params(AttachmentQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 201, body = crate::dto::MessageDto), (status = 403, description = "an agent who is not the assignee"), (status = 409, description = "the conversation is resolved"), (status = 413, description = "larger than 5 MB"), (status = 422, description = "not an image or PDF, or a type the channel cannot carry")), tag = "conversations")]
 pub async fn operator_upload(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
@@ -237,12 +259,6 @@ pub async fn operator_upload(
 ) -> Result<Response, ApiError> {
     let c = crate::api::visible_conversation(&state, &who, &id).await?;
     let inbox = state.store.inbox_by_id(c.inbox_id).await?;
-    if inbox.kind != ChannelKind::WebChat {
-        return Err(ApiError::invalid(
-            "conversation",
-            "files from the panel go to website chat conversations only",
-        ));
-    }
     if c.status == ConversationStatus::Resolved {
         return Err(ApiError::Conflict("conversation is resolved".into()));
     }
@@ -259,6 +275,11 @@ pub async fn operator_upload(
             "caption",
             "must be at most 4000 characters",
         ));
+    }
+    if let Some((_, mime, _)) = sniff(&body)
+        && let Some(problem) = refused_by_channel(inbox.kind, mime)
+    {
+        return Err(ApiError::invalid("file", problem));
     }
     let attachment = keep(&state, &body, q.name.as_deref()).await?;
     let new = NewOutgoing {

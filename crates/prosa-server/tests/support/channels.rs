@@ -205,6 +205,31 @@ impl ChannelApp {
         self.messages(conversation).await
     }
 
+    /// An operator's file through `POST /api/v1/conversations/{id}/attachments` (the body is
+    /// the file; `name`, `caption`... in the query).
+    pub async fn attach(
+        &self,
+        conversation: &str,
+        bytes: &[u8],
+        query: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!(
+                "{}/api/v1/conversations/{conversation}/attachments",
+                self.base
+            ))
+            .query(query)
+            .bearer_auth(&self.token)
+            .header("content-type", "application/octet-stream")
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("attachment upload");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// An operator's message through the API; returns its id.
     pub async fn send(&self, conversation: &str, body: Value) -> String {
         let (status, v) = self
@@ -346,6 +371,30 @@ impl Webhook {
                 "x-hub-signature-256".into(),
                 crate::support::sign(&secret, body),
             )]
+        })
+    }
+
+    /// Evolution: the inbox's webhook token in the default header.
+    pub fn evolution(url: impl Into<String>) -> Webhook {
+        Webhook::new(url, |_| {
+            vec![(
+                prosa_channel_evolution::DEFAULT_WEBHOOK_HEADER.to_owned(),
+                prosa_channel_evolution::fake::WEBHOOK_TOKEN.to_owned(),
+            )]
+        })
+    }
+
+    /// The Bot Connector: each body gets a fresh channel JWT for its serviceUrl.
+    pub fn bot_framework(url: impl Into<String>) -> Webhook {
+        use prosa_channel_botframework::fake;
+        Webhook::new(url, |body| {
+            let service_url = serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| v["serviceUrl"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let now = jiff::Timestamp::now().as_second();
+            let t = fake::mint(&fake::claims(&service_url, now), fake::KID_1, 1);
+            vec![("authorization".to_owned(), format!("Bearer {t}"))]
         })
     }
 
