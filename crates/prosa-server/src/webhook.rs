@@ -19,7 +19,7 @@ async fn inbox_for(
     inbox_id: &str,
 ) -> Result<prosa_domain::model::Inbox, ApiError> {
     let id: i64 = inbox_id.parse().map_err(|_| ApiError::NotFound)?;
-    let inbox = state.store.inbox_by_id(InboxId(id)).await?;
+    let inbox = state.store.inbox_for_webhook(InboxId(id)).await?;
     if crate::dto::webhook_segment(inbox.kind) != kind_segment || !inbox.active {
         return Err(ApiError::NotFound);
     }

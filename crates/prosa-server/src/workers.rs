@@ -54,7 +54,8 @@ struct Prepared {
 }
 
 /// Processes pending items in order: runs of messages in chunks of [`INBOUND_CHUNK`] per
-/// transaction, anything else one by one. Returns false when shutting down.
+/// transaction, anything else one by one. Returns false when shutting down. When the database
+/// is unavailable the round ends there and what follows is read again, so the order is kept.
 async fn process_batch(state: &AppState, batch: Vec<PendingInbound>) -> bool {
     let mut inboxes: HashMap<prosa_domain::InboxId, Inbox> = HashMap::new();
     let mut chunk: Vec<Prepared> = Vec::with_capacity(INBOUND_CHUNK);
@@ -89,12 +90,16 @@ async fn process_batch(state: &AppState, batch: Vec<PendingInbound>) -> bool {
         match prepared {
             Some(p) => {
                 chunk.push(p);
-                if chunk.len() >= INBOUND_CHUNK {
-                    process_chunk(state, std::mem::take(&mut chunk)).await;
+                if chunk.len() >= INBOUND_CHUNK
+                    && !process_chunk(state, std::mem::take(&mut chunk)).await
+                {
+                    return !state.shutdown.is_triggered();
                 }
             }
             None => {
-                process_chunk(state, std::mem::take(&mut chunk)).await;
+                if !process_chunk(state, std::mem::take(&mut chunk)).await {
+                    return !state.shutdown.is_triggered();
+                }
                 process_one(state, &pending).await;
             }
         }
@@ -107,46 +112,52 @@ async fn process_batch(state: &AppState, batch: Vec<PendingInbound>) -> bool {
 }
 
 /// Processes a run of messages in one transaction; if that fails (other than the database
-/// being unavailable), one by one so that a bad item fails alone.
-async fn process_chunk(state: &AppState, chunk: Vec<Prepared>) {
-    if chunk.is_empty() {
-        return;
-    }
-    let items: Vec<IncomingItem<'_>> = chunk
-        .iter()
-        .map(|p| IncomingItem {
-            event: p.pending.id,
-            inbox: p.inbox.id,
-            message: &p.incoming,
-            routing: routing_for(&p.inbox),
-        })
-        .collect();
-    match state.store.process_incoming_messages(&items).await {
-        Ok(results) => {
-            drop(items);
-            for (p, processed) in chunk.into_iter().zip(results) {
-                let result =
-                    after_message(state, &p.inbox, processed, p.has_media, &p.incoming).await;
-                if let Some(item) = &p.callback {
-                    crate::channels::telegram::answer_callback(state, &p.inbox, item).await;
+/// being unavailable), one by one so that a bad item fails alone. On SQLite a run gives way to
+/// waiting webhooks after a few items and goes on in the next transaction. Returns false when
+/// the database is unavailable: the rest stays pending and the round ends, so the order holds.
+async fn process_chunk(state: &AppState, mut chunk: Vec<Prepared>) -> bool {
+    while !chunk.is_empty() {
+        let items: Vec<IncomingItem<'_>> = chunk
+            .iter()
+            .map(|p| IncomingItem {
+                event: p.pending.id,
+                inbox: p.inbox.id,
+                message: &p.incoming,
+                routing: routing_for(&p.inbox),
+            })
+            .collect();
+        match state.store.process_incoming_messages(&items).await {
+            Ok(results) => {
+                drop(items);
+                let rest = chunk.split_off(results.len());
+                for (p, processed) in chunk.into_iter().zip(results) {
+                    let result =
+                        after_message(state, &p.inbox, processed, p.has_media, &p.incoming).await;
+                    if let Some(item) = &p.callback {
+                        crate::channels::telegram::answer_callback(state, &p.inbox, item).await;
+                    }
+                    if let Err(e) = result {
+                        record_failure(state, &p.pending, e).await;
+                    }
                 }
-                if let Err(e) = result {
-                    record_failure(state, &p.pending, e).await;
+                chunk = rest;
+            }
+            Err(e) if e.is_unavailable() => {
+                // Left pending: the next round tries again, from this item on.
+                tracing::warn!(error = %e, "processing inbound items: database unavailable");
+                return false;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "inbound chunk failed; processing its items one by one");
+                drop(items);
+                for p in chunk {
+                    process_one(state, &p.pending).await;
                 }
+                return true;
             }
         }
-        Err(e) if e.is_unavailable() => {
-            // Left pending: the next round tries again.
-            tracing::warn!(error = %e, "processing inbound items: database unavailable");
-        }
-        Err(e) => {
-            tracing::debug!(error = %e, "inbound chunk failed; processing its items one by one");
-            drop(items);
-            for p in chunk {
-                process_one(state, &p.pending).await;
-            }
-        }
     }
+    true
 }
 
 async fn process_one(state: &AppState, item: &PendingInbound) {

@@ -160,6 +160,9 @@ macro_rules! process_message {
     }};
 }
 
+/// Items a processing run on SQLite does before it may give way to waiting webhooks.
+pub const YIELD_AFTER: usize = 2;
+
 /// One stored message to process in a batch.
 #[derive(Debug, Clone, Copy)]
 pub struct IncomingItem<'a> {
@@ -232,15 +235,36 @@ impl Store {
     /// Processes several stored messages, in order, in one transaction: all or nothing. The
     /// inbound worker uses it to keep up with the ingest rate; when it fails, the worker
     /// processes the items one by one to isolate the bad one.
+    ///
+    /// Returns one result per item for a prefix of `items`: on SQLite the run stops early (after
+    /// at least [`YIELD_AFTER`] items) when inbound webhooks are waiting for the single writer,
+    /// so that their acknowledgement does not wait for the whole run; the items not returned
+    /// stay pending, to be processed next, in order.
     pub async fn process_incoming_messages(
         &self,
         items: &[IncomingItem<'_>],
     ) -> Result<Vec<Processed>> {
         let now = now_ms();
         let out = in_tx!(self, tx, pg => {
+            // PostgreSQL: the event-order lock once for the whole run and one NOTIFY at the
+            // end, instead of a round trip for each per event (the lock is held to the commit
+            // either way).
+            if pg {
+                sqlx::query("SELECT pg_advisory_xact_lock(727274)").execute(&mut *tx).await?;
+            }
+            let per_event = false;
             let mut out = Vec::with_capacity(items.len());
             for it in items {
-                out.push(process_message!(tx, pg, now, it.event, it.inbox, it.message, it.routing));
+                // SQLite has one writer: when webhooks are waiting to store (their
+                // acknowledgement waits for the commit), stop here and let them in; the rest
+                // stays pending for the next round.
+                if !pg && out.len() >= YIELD_AFTER && self.ingest_waiting() {
+                    break;
+                }
+                out.push(process_message!(tx, per_event, now, it.event, it.inbox, it.message, it.routing));
+            }
+            if pg && out.iter().any(|p| matches!(p, Processed::Message { .. })) {
+                sqlx::query("SELECT pg_notify('prosa_events', '')").execute(&mut *tx).await?;
             }
             out
         });

@@ -22,7 +22,61 @@ pub struct InboxHealth {
     pub last_error_at: Option<Timestamp>,
 }
 
+/// How long an inbox read for a webhook is reused. A change made on this instance is seen at
+/// once (the entry is dropped); another instance's change within this time.
+pub const INBOX_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Inboxes by id with the time they were read: a webhook burst to one inbox reads it once a
+/// second instead of once a request.
+#[derive(Debug, Default)]
+pub(crate) struct InboxCache {
+    entries: std::sync::Mutex<std::collections::HashMap<i64, (std::time::Instant, Inbox)>>,
+}
+
+impl InboxCache {
+    fn get(&self, id: InboxId) -> Option<Inbox> {
+        let entries = self
+            .entries
+            .lock()
+            .expect("invariant: cache lock not poisoned");
+        entries
+            .get(&id.0)
+            .filter(|(at, _)| at.elapsed() < INBOX_CACHE_TTL)
+            .map(|(_, inbox)| inbox.clone())
+    }
+
+    fn put(&self, inbox: &Inbox) {
+        let mut entries = self
+            .entries
+            .lock()
+            .expect("invariant: cache lock not poisoned");
+        // Bounded: inboxes are few; a flood of unknown ids never gets here (not found).
+        if entries.len() > 4096 {
+            entries.clear();
+        }
+        entries.insert(inbox.id.0, (std::time::Instant::now(), inbox.clone()));
+    }
+
+    fn forget(&self, id: InboxId) {
+        self.entries
+            .lock()
+            .expect("invariant: cache lock not poisoned")
+            .remove(&id.0);
+    }
+}
+
 impl Store {
+    /// The inbox for an inbound request: read at most once per [`INBOX_CACHE_TTL`] per inbox
+    /// on this instance (a change made elsewhere applies here within that time).
+    pub async fn inbox_for_webhook(&self, id: InboxId) -> Result<Inbox> {
+        if let Some(inbox) = self.inbox_cache.get(id) {
+            return Ok(inbox);
+        }
+        let inbox = self.inbox_by_id(id).await?;
+        self.inbox_cache.put(&inbox);
+        Ok(inbox)
+    }
+
     pub async fn create_inbox(&self, inbox: &NewInbox) -> Result<InboxId> {
         let now = now_ms();
         let settings = inbox.settings.to_string();
@@ -53,6 +107,7 @@ impl Store {
     pub async fn update_inbox(&self, id: InboxId, inbox: &NewInbox, active: bool) -> Result<()> {
         let now = now_ms();
         let settings = inbox.settings.to_string();
+        self.inbox_cache.forget(id);
         in_tx!(self, tx, _pg => {
             let done = sqlx::query("UPDATE inbox SET name = $1, settings = $2, team_id = $3, bot_enabled = $4, active = $5, updated_at = $6 WHERE inbox_id = $7")
                 .bind(inbox.name.trim()).bind(&settings).bind(inbox.team_id.map(|t| t.0)).bind(inbox.bot_enabled).bind(active).bind(now).bind(id.0)
@@ -63,6 +118,8 @@ impl Store {
                 sqlx::query("INSERT INTO inbox_route (route_kind, route_key, inbox_id) VALUES ($1, $2, $3)").bind(object).bind(&key).bind(id.0).execute(&mut *tx).await?;
             }
         });
+        // Also after the commit: a webhook that read the old row meanwhile must not keep it.
+        self.inbox_cache.forget(id);
         Ok(())
     }
 

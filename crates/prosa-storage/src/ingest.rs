@@ -14,10 +14,14 @@ use crate::inbound::{NewInbound, Stored};
 use crate::*;
 use prosa_domain::{InboundEventId, InboxId};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most items written in one transaction.
 pub const MAX_BATCH_ITEMS: usize = 256;
+
+/// Rows per multi-row `INSERT` on SQLite (5 parameters each, far below SQLite's limit).
+const SQLITE_ROWS_PER_INSERT: usize = 64;
 
 /// How long a caller waits for its batch before answering "try again later". The items may
 /// still be committed afterwards; the provider's retry is then a harmless duplicate.
@@ -90,6 +94,11 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Job>) {
             }
         }
         let results = store.store_inbound_batch(&writes).await;
+        // Counted until written: a processor holding the one SQLite writer while this batch
+        // waits for it must see that it is waited for.
+        store
+            .ingest_queued
+            .fetch_sub(replies.len(), Ordering::AcqRel);
         for (reply, result) in replies.drain(..).zip(results) {
             // A caller that went away (client disconnected) is not an error: its items are
             // stored and the provider's retry will be a duplicate.
@@ -125,6 +134,12 @@ fn assign(writes: &[InboundWrite], mut inserted: Inserted) -> Vec<Vec<Stored>> {
 type Inserted = HashMap<i64, HashMap<String, i64>>;
 
 impl Store {
+    /// Whether webhook requests are waiting for the group-commit writer: long write
+    /// transactions on SQLite (one writer) give way to them.
+    pub fn ingest_waiting(&self) -> bool {
+        self.ingest_queued.load(Ordering::Acquire) > 0
+    }
+
     /// Stores verified items of one request; items already stored (same inbox and dedupe key)
     /// are skipped: a provider's retry changes nothing. Returns once the items are committed
     /// (group commit: concurrent calls share one transaction).
@@ -142,9 +157,11 @@ impl Store {
             return out.pop().expect("invariant: one result per write");
         };
         let (reply, answer) = oneshot::channel();
-        sender
-            .send(Job { write, reply })
-            .map_err(|_| StorageError::Unavailable("the store is closed".into()))?;
+        self.ingest_queued.fetch_add(1, Ordering::AcqRel);
+        if sender.send(Job { write, reply }).is_err() {
+            self.ingest_queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(StorageError::Unavailable("the store is closed".into()));
+        }
         match tokio::time::timeout(WAIT, answer).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(StorageError::Unavailable(
@@ -199,29 +216,38 @@ impl Store {
         let now = now_ms();
         match &*self.pools {
             Pools::Sqlite { write, .. } => {
+                let rows: Vec<(i64, &InboundRow)> = writes
+                    .iter()
+                    .flat_map(|w| w.items.iter().map(move |it| (w.inbox.0, it)))
+                    .collect();
                 let mut tx = write.begin().await?;
                 let mut inserted = Inserted::new();
                 let mut touched = HashSet::new();
-                for w in writes {
-                    for it in &w.items {
-                        let row: Option<(i64,)> = sqlx::query_as(
-                            "INSERT INTO inbound_event (inbox_id, dedupe_key, item, raw, received_at, attempts) VALUES ($1, $2, $3, $4, $5, 0) \
-                             ON CONFLICT (inbox_id, dedupe_key) DO NOTHING RETURNING inbound_event_id",
-                        )
-                        .bind(w.inbox.0)
-                        .bind(&it.dedupe_key)
-                        .bind(&it.item)
-                        .bind(&it.raw)
-                        .bind(now)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if let Some((id,)) = row {
-                            inserted
-                                .entry(w.inbox.0)
-                                .or_default()
-                                .insert(it.dedupe_key.clone(), id);
-                            touched.insert(w.inbox.0);
+                // Multi-row statements: each statement is a hop to the connection's thread,
+                // so one per SQLITE_ROWS_PER_INSERT items rather than one per item. Of two
+                // copies in one statement the first is inserted, the second skipped.
+                for part in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+                    let mut sql = String::with_capacity(160 + part.len() * 20);
+                    sql.push_str("INSERT INTO inbound_event (inbox_id, dedupe_key, item, raw, received_at, attempts) VALUES ");
+                    for i in 0..part.len() {
+                        if i > 0 {
+                            sql.push(',');
                         }
+                        sql.push_str("(?, ?, ?, ?, ?, 0)");
+                    }
+                    sql.push_str(" ON CONFLICT (inbox_id, dedupe_key) DO NOTHING RETURNING inbound_event_id, inbox_id, dedupe_key");
+                    let mut q = sqlx::query_as::<_, (i64, i64, String)>(sqlx::AssertSqlSafe(sql));
+                    for (inbox, it) in part {
+                        q = q
+                            .bind(*inbox)
+                            .bind(&it.dedupe_key)
+                            .bind(&it.item)
+                            .bind(&it.raw)
+                            .bind(now);
+                    }
+                    for (id, inbox, key) in q.fetch_all(&mut *tx).await? {
+                        inserted.entry(inbox).or_default().insert(key, id);
+                        touched.insert(inbox);
                     }
                 }
                 for inbox in &touched {

@@ -85,6 +85,33 @@ pub(crate) enum Pools {
     Postgres(PgPool),
 }
 
+/// How often the SQLite WAL is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// SQLite: copies the write-ahead log into the database file off the writer's path, every
+/// [`CHECKPOINT_EVERY`], until the store is dropped. `PASSIVE` neither waits for nor blocks
+/// readers and the writer; what a reader still uses is copied by a later round.
+async fn checkpoints(pools: std::sync::Weak<Pools>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(pools) = pools.upgrade() else { return };
+        let Pools::Sqlite { read, .. } = &*pools else {
+            return;
+        };
+        if read.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(read)
+            .await
+        {
+            tracing::debug!(error = %e, "WAL checkpoint");
+        }
+    }
+}
+
 /// The handle every part of Prosa uses. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -95,6 +122,10 @@ pub struct Store {
     /// The group-commit writer of inbound items ([`ingest`]); `None` in the writer's own
     /// handle, which writes directly.
     ingest: Option<ingest::IngestSender>,
+    /// Webhook requests handed to the group-commit writer and not yet written.
+    pub(crate) ingest_queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// Inboxes recently read for webhooks ([`Store::inbox_for_webhook`]).
+    inbox_cache: Arc<inboxes::InboxCache>,
 }
 
 /// Wake-ups after commits: one waiter each (the event reader, the outbox dispatcher, the
@@ -225,10 +256,19 @@ impl Store {
                     .pragma("mmap_size", "268435456");
                 // One writer: SQLite serialises writes anyway, and a single connection avoids
                 // SQLITE_BUSY on read-to-write upgrades.
+                // The writer never checkpoints on commit (a commit that crosses the WAL's
+                // threshold would copy it to the database file and fsync while every waiting
+                // acknowledgement waits): a background task does it ([`checkpoints`]). The WAL
+                // file is cut back to 64 MiB when it restarts after a burst.
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(connect.clone())
+                    .connect_with(
+                        connect
+                            .clone()
+                            .pragma("wal_autocheckpoint", "0")
+                            .pragma("journal_size_limit", "67108864"),
+                    )
                     .await
                     .map_err(StorageError::unavailable)?;
                 let read = SqlitePoolOptions::new()
@@ -263,7 +303,12 @@ impl Store {
             pools: Arc::new(pools),
             signals: Arc::default(),
             ingest: None,
+            inbox_cache: Arc::default(),
+            ingest_queued: Arc::default(),
         };
+        if let Pools::Sqlite { .. } = &*direct.pools {
+            tokio::spawn(checkpoints(Arc::downgrade(&direct.pools)));
+        }
         Store {
             ingest: Some(ingest::start(direct.clone())),
             ..direct

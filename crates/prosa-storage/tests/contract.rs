@@ -208,6 +208,7 @@ contract_tests!(
     inbound_batch_bad_item_fails_alone,
     inbound_group_commit_concurrent_callers,
     inbound_batch_processing_in_order,
+    inbound_processing_gives_way_to_ingest,
     inbound_processing_creates_once,
     inbound_processed_exactly_once,
     inbound_failures_and_skips,
@@ -937,6 +938,98 @@ mod cases {
         assert_eq!(new_by_key.len(), 200);
         assert!(new_by_key.values().all(|n| *n == 1), "{new_by_key:?}");
         assert_eq!(s.count_pending_inbound().await.unwrap(), 200);
+    }
+
+    pub async fn inbound_processing_gives_way_to_ingest(db: Db) {
+        let s = &db.store;
+        let inbox = s.create_inbox(&new_inbox("WhatsApp")).await.unwrap();
+        // 64 messages of 4 senders, processed while 300 webhooks store more: a run may stop
+        // early on SQLite (a prefix, never empty), the rest is processed next, and each
+        // sender's messages keep their order.
+        let msgs: Vec<IncomingMessage> = (0..64)
+            .map(|n| {
+                incoming(
+                    &format!("55119000000{:02}", n % 4),
+                    None,
+                    &format!("g{n}"),
+                    &format!("m{n}"),
+                )
+            })
+            .collect();
+        let mut events = Vec::new();
+        for m in &msgs {
+            events.push(store_one(s, inbox, &m.provider_message_id).await);
+        }
+        let mut webhooks = tokio::task::JoinSet::new();
+        for n in 0..300 {
+            let s = s.clone();
+            webhooks.spawn(async move {
+                let key = format!("later{n}");
+                s.store_inbound(
+                    inbox,
+                    &[NewInbound {
+                        dedupe_key: &key,
+                        item: "{}",
+                        raw: "{}",
+                    }],
+                )
+                .await
+                .map(|got| got.len())
+            });
+        }
+        let mut next = 0;
+        let mut runs = 0;
+        let mut convs: BTreeMap<String, ConversationId> = BTreeMap::new();
+        while next < msgs.len() {
+            let items: Vec<IncomingItem<'_>> = msgs[next..]
+                .iter()
+                .zip(&events[next..])
+                .take(32)
+                .map(|(m, e)| IncomingItem {
+                    event: *e,
+                    inbox,
+                    message: m,
+                    routing: waiting(),
+                })
+                .collect();
+            let out = s.process_incoming_messages(&items).await.unwrap();
+            assert!(!out.is_empty() && out.len() <= items.len());
+            if db.pg() {
+                assert_eq!(out.len(), items.len(), "only SQLite gives way");
+            }
+            for (p, m) in out.iter().zip(&msgs[next..]) {
+                match p {
+                    Processed::Message {
+                        conversation_id, ..
+                    } => {
+                        convs.insert(m.external_id.clone(), *conversation_id);
+                    }
+                    Processed::AlreadyDone => panic!("fresh item already done"),
+                }
+            }
+            next += out.len();
+            runs += 1;
+        }
+        assert!(runs >= 2);
+        while let Some(r) = webhooks.join_next().await {
+            assert_eq!(r.unwrap().unwrap(), 1);
+        }
+        for (sender, conversation) in &convs {
+            let got: Vec<MessageContent> = s
+                .list_messages(*conversation, None, None, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| m.content)
+                .collect();
+            let want: Vec<MessageContent> = msgs
+                .iter()
+                .filter(|m| &m.external_id == sender)
+                .map(|m| m.content.clone())
+                .collect();
+            assert_eq!(got, want, "{sender}");
+        }
+        assert_eq!(s.count_pending_inbound().await.unwrap(), 300);
     }
 
     pub async fn inbound_batch_processing_in_order(db: Db) {
