@@ -23,6 +23,9 @@ pub const MAX_BATCH_ITEMS: usize = 256;
 /// Rows per multi-row `INSERT` on SQLite (5 parameters each, far below SQLite's limit).
 const SQLITE_ROWS_PER_INSERT: usize = 64;
 
+/// The longest a write transaction waits for a group-commit batch to go first.
+const GIVE_WAY_AT_MOST: Duration = Duration::from_millis(20);
+
 /// How long a caller waits for its batch before answering "try again later". The items may
 /// still be committed afterwards; the provider's retry is then a harmless duplicate.
 const WAIT: Duration = Duration::from_secs(15);
@@ -99,6 +102,7 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Job>) {
         store
             .ingest_queued
             .fetch_sub(replies.len(), Ordering::AcqRel);
+        store.ingest_written.notify_waiters();
         for (reply, result) in replies.drain(..).zip(results) {
             // A caller that went away (client disconnected) is not an error: its items are
             // stored and the provider's retry will be a duplicate.
@@ -138,6 +142,22 @@ impl Store {
     /// transactions on SQLite (one writer) give way to them.
     pub fn ingest_waiting(&self) -> bool {
         self.ingest_queued.load(Ordering::Acquire) > 0
+    }
+
+    /// SQLite (one writer): a write transaction that is about to start while webhooks wait for
+    /// the writer lets their batch go first — at most one batch, or [`GIVE_WAY_AT_MOST`], so
+    /// that other writers are never starved by a steady stream of webhooks.
+    pub(crate) async fn give_way_to_ingest(&self) {
+        if self.ingest.is_none() || !self.ingest_waiting() {
+            return;
+        }
+        let written = self.ingest_written.notified();
+        tokio::pin!(written);
+        written.as_mut().enable();
+        if !self.ingest_waiting() {
+            return;
+        }
+        let _ = tokio::time::timeout(GIVE_WAY_AT_MOST, written).await;
     }
 
     /// Stores verified items of one request; items already stored (same inbox and dedupe key)

@@ -124,6 +124,8 @@ pub struct Store {
     ingest: Option<ingest::IngestSender>,
     /// Webhook requests handed to the group-commit writer and not yet written.
     pub(crate) ingest_queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// Signalled after each group-commit batch ([`Store::give_way_to_ingest`]).
+    pub(crate) ingest_written: Arc<tokio::sync::Notify>,
     /// Inboxes recently read for webhooks ([`Store::inbox_for_webhook`]).
     inbox_cache: Arc<inboxes::InboxCache>,
 }
@@ -160,6 +162,7 @@ macro_rules! in_tx {
             $crate::Pools::Sqlite { write, .. } => {
                 #[allow(unused_variables)]
                 let $pg = false;
+                $store.give_way_to_ingest().await;
                 let mut $tx = write.begin().await?;
                 let out = $body;
                 $tx.commit().await?;
@@ -305,6 +308,7 @@ impl Store {
             ingest: None,
             inbox_cache: Arc::default(),
             ingest_queued: Arc::default(),
+            ingest_written: Arc::default(),
         };
         if let Pools::Sqlite { .. } = &*direct.pools {
             tokio::spawn(checkpoints(Arc::downgrade(&direct.pools)));
