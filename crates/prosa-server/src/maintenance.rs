@@ -1,4 +1,5 @@
-//! Periodic clean-up: the event log beyond its retention, and expired login-failure records.
+//! Periodic clean-up: the event log beyond its retention, expired login-failure records, and
+//! outbox pace records that hold nothing back any more.
 
 use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
@@ -38,5 +39,6 @@ pub async fn prune_once(state: &AppState, now: Timestamp) -> anyhow::Result<u64>
     }
     let window = SignedDuration::from_secs(state.config.login_throttle.window_secs as i64);
     state.store.prune_login_failures(now - window).await?;
+    state.store.prune_outbox_pace(now).await?;
     Ok(events)
 }

@@ -211,6 +211,43 @@ async fn whatsapp_inbound_dedupe_forgery_status_options_and_retries() {
     app.app.stop().await.unwrap();
 }
 
+/// WhatsApp's pair rate limit (131056: too many messages to one user; Meta answers 400) is a
+/// retry later, not a failure: the message goes again after the ~6 s Meta asks for.
+#[tokio::test]
+async fn whatsapp_pair_rate_limit_is_retried_later() {
+    let app = start().await;
+    let wa = FakeWhatsApp::start().await;
+    let id = app.inbox("whatsapp_cloud", wa.settings()).await;
+    let url = app.webhook_url("whatsapp", &id);
+    let body = FakeWhatsApp::text_notification("5548988887777", "wamid.PAIR1", "Oi");
+    let r = FakeWhatsApp::deliver(&app.http, &url, &body).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let conv = app.one_conversation().await;
+    wa.push(Canned::graph_error(
+        400,
+        131056,
+        "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+    ));
+    let out = app.send(&conv, json!({"text": "Segue seu boleto"})).await;
+    let m = app.until_status(&conv, &out, "sent").await;
+    assert!(m["delivery_error"].is_null(), "{m}");
+    let attempts: Vec<std::time::Instant> = wa
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/messages") && r.json()["text"]["body"] == "Segue seu boleto")
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(attempts.len(), 2);
+    let gap = attempts[1].duration_since(attempts[0]);
+    assert!(gap >= Duration::from_millis(5_900), "retried after {gap:?}");
+    assert_eq!(
+        app.metric("prosa_send_failures_total{channel=\"whatsapp_cloud\",reason=\"retry_later\"}")
+            .await,
+        1.0
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn whatsapp_ninth_digit_is_the_same_contact() {
     let app = start().await;
@@ -582,4 +619,115 @@ async fn webchat_visitors_are_isolated_and_resume_without_loss() {
     })
     .await;
     app.app.stop().await.unwrap();
+}
+
+// ------------------------------------------------------------------ telegram pacing
+
+/// Two Telegram chats (777 and 888) with one conversation each, on `apps[0]`'s inbox.
+async fn two_telegram_chats(apps: &[&App], tg: &FakeTelegram) -> (String, String) {
+    let app = apps[0];
+    let id = app.inbox("telegram", tg.settings()).await;
+    let url = app.webhook_url("telegram", &id);
+    let secret = Some(prosa_channel_telegram::fake::SECRET_TOKEN);
+    let update = FakeTelegram::text_update(3001, 777, "Oi, aqui é o 777");
+    let r = FakeTelegram::deliver(&app.http, &url, &update, secret)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let a = app.one_conversation().await;
+    let update = FakeTelegram::text_update(3002, 888, "Oi, aqui é o 888");
+    let r = FakeTelegram::deliver(&app.http, &url, &update, secret)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let b = app
+        .until("the second conversation", || async {
+            app.conversations()
+                .await
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .find(|c| *c != a)
+        })
+        .await;
+    (a, b)
+}
+
+/// Three messages written at once to each of two chats (through `apps` in turn): Telegram
+/// receives each chat's messages in order and at least a second apart, never a 429, and the
+/// chats do not wait for each other.
+async fn assert_paced_per_chat(apps: &[&App], tg: &FakeTelegram, a: &str, b: &str) {
+    tg.enforce_flood_control(Duration::from_secs(1));
+    let texts = ["um", "dois", "três"];
+    let mut ids = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        let app = apps[i % apps.len()];
+        ids.push((a, app.send(a, json!({"text": format!("777 {t}")})).await));
+        let app = apps[(i + 1) % apps.len()];
+        ids.push((b, app.send(b, json!({"text": format!("888 {t}")})).await));
+    }
+    for (conv, id) in &ids {
+        apps[0].until_status(conv, id, "sent").await;
+    }
+    let sends = tg.accepted_sends();
+    let of = |chat: &str| -> Vec<(String, std::time::Instant)> {
+        sends
+            .iter()
+            .filter(|(c, _, _)| c == chat)
+            .map(|(_, text, at)| (text.clone(), *at))
+            .collect()
+    };
+    let (chat_a, chat_b) = (of("777"), of("888"));
+    for (chat, got) in [("777", &chat_a), ("888", &chat_b)] {
+        let order: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
+        let want: Vec<String> = texts.iter().map(|t| format!("{chat} {t}")).collect();
+        assert_eq!(order, want, "chat {chat}: order");
+        for pair in got.windows(2) {
+            let gap = pair[1].1.duration_since(pair[0].1);
+            assert!(
+                gap >= Duration::from_millis(990),
+                "chat {chat}: two messages {gap:?} apart"
+            );
+        }
+    }
+    let refused = tg
+        .requests()
+        .iter()
+        .filter(|r| r.api_method.as_deref() == Some("sendMessage"))
+        .count()
+        - sends.len();
+    assert_eq!(refused, 0, "Telegram answered 429 to {refused} sends");
+    // The chats run side by side: 888's first message does not wait for 777's pace, and
+    // both finish in about two seconds, not the six a single queue would take.
+    assert!(chat_b[0].1 < chat_a[1].1, "888 waited for 777");
+    let span = chat_a[2]
+        .1
+        .max(chat_b[2].1)
+        .duration_since(chat_a[0].1.min(chat_b[0].1));
+    assert!(span < Duration::from_millis(4_000), "took {span:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_sends_paced_per_chat_in_order() {
+    let tg = FakeTelegram::start().await;
+    let app = start().await;
+    let (a, b) = two_telegram_chats(&[&app], &tg).await;
+    assert_paced_per_chat(&[&app], &tg, &a, &b).await;
+    app.stop().await;
+}
+
+/// The same with two instances on one PostgreSQL database, messages written on both: the pace
+/// is kept in the database, so neither instance sends early.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_pacing_holds_across_instances_on_postgres() {
+    let Some(url) = support::fresh_url(true).await else {
+        eprintln!("PROSA_TEST_POSTGRES_URL not set: skipping the multi-instance pacing test");
+        return;
+    };
+    let tg = FakeTelegram::start().await;
+    let one = support::channels::start_on_database(&url, |_| {}).await;
+    let two = support::channels::start_on_database(&url, |_| {}).await;
+    let (a, b) = two_telegram_chats(&[&one, &two], &tg).await;
+    assert_paced_per_chat(&[&one, &two], &tg, &a, &b).await;
+    one.stop().await;
+    two.stop().await;
 }
