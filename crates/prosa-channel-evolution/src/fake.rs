@@ -25,6 +25,8 @@ pub struct Recorded {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 impl Recorded {
@@ -37,19 +39,35 @@ impl Recorded {
 pub struct Canned {
     pub status: u16,
     pub body: Value,
+    /// `Retry-After` seconds, when the answer carries one.
+    pub retry_after: Option<u64>,
 }
 
 impl Canned {
+    /// An error in Evolution's shape (`src/exceptions`, `src/main.ts`):
+    /// `{"status", "error": <reason phrase>, "response": {"message": ...}}`.
     pub fn error(status: u16, messages: Value) -> Canned {
         let error = match status {
             400 => "Bad Request",
             401 => "Unauthorized",
+            403 => "Forbidden",
             404 => "Not Found",
+            429 => "Too Many Requests",
             _ => "Internal Server Error",
         };
         Canned {
             status,
             body: json!({"status": status, "error": error, "response": {"message": messages}}),
+            retry_after: None,
+        }
+    }
+
+    /// Too many requests: WhatsApp's `rate-overlimit` (Baileys) or a rate limiter in front of
+    /// Evolution, answered 429 in the same error shape, with `Retry-After` when given.
+    pub fn too_many_requests(retry_after: Option<u64>) -> Canned {
+        Canned {
+            retry_after,
+            ..Canned::error(429, json!(["rate-overlimit"]))
         }
     }
 }
@@ -235,9 +253,17 @@ async fn handle(
         query: uri.query().map(str::to_owned),
         headers: headers.clone(),
         body: body.to_vec(),
+        at: std::time::Instant::now(),
     });
     if let Some(c) = g.canned.pop_front() {
-        return reply(c.status, c.body);
+        let mut r = reply(c.status, c.body);
+        if let Some(secs) = c.retry_after {
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        return r;
     }
     if headers.get("apikey").and_then(|v| v.to_str().ok()) != Some(API_KEY) {
         return reply(
