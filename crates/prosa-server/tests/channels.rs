@@ -621,6 +621,182 @@ async fn webchat_visitors_are_isolated_and_resume_without_loss() {
     app.app.stop().await.unwrap();
 }
 
+/// The website chat's identity is earned: only the ISP portal's HMAC of the identifier makes a
+/// visitor that subscriber. Claiming the identifier without it (or with a hash of something
+/// else) never shows or joins that subscriber's conversation; a second signed device does.
+/// With the service hours closed the widget is told nobody can answer and when the hours open,
+/// and the offline form's message is stored and acknowledged with that.
+#[tokio::test]
+async fn webchat_identity_needs_the_portal_hmac_and_offline_form_says_when() {
+    use prosa_server::clock::Clock;
+    // Saturday 2026-12-05, 10:00 in São Paulo: closed until Monday 08:00.
+    let sat: jiff::Timestamp = "2026-12-05T13:00:00Z".parse().unwrap();
+    let app = start_with(|c| c.clock = Clock::starting_at(sat)).await;
+    let secret = "segredo-do-portal-456";
+    let inbox = app
+        .inbox("web_chat", json!({"identity_secret": secret}))
+        .await;
+    let hash = |key: &str, id: &str| {
+        use hmac::Mac;
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        m.update(id.as_bytes());
+        hex::encode(m.finalize().into_bytes())
+    };
+
+    // Hours not configured: open; the subscriber, signed by the portal, writes.
+    let (s, signed) = visitor_session(
+        &app,
+        &inbox,
+        json!({"identifier": "cliente-77", "identity_hash": hash(secret, "cliente-77")}),
+    )
+    .await;
+    assert_eq!((s, &signed["identified"]), (200, &json!(true)), "{signed}");
+    assert_eq!(signed["next_opening"], Value::Null);
+    let token = signed["token"].as_str().unwrap().to_owned();
+    let mut ws = visitor_ws(&app, &inbox, &token, None).await;
+    frame_where(&mut ws, "ready", |f| f["type"] == "ready").await;
+    ws.send(Ws::Text(
+        json!({"type": "message", "client_id": "p1", "text": "Minha fatura veio errada"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    frame_where(&mut ws, "own message", |f| f["type"] == "message").await;
+    let conv = app.one_conversation().await;
+    app.send(&conv, json!({"text": "Vou verificar sua fatura."}))
+        .await;
+    frame_where(&mut ws, "the reply", |f| f["direction"] == "outgoing").await;
+
+    // Claims without the portal's signature.
+    for (what, body) in [
+        (
+            "another identifier's hash",
+            json!({"identifier": "cliente-77", "identity_hash": hash(secret, "cliente-78")}),
+        ),
+        (
+            "another key's hash",
+            json!({"identifier": "cliente-77", "identity_hash": hash("chute", "cliente-77")}),
+        ),
+        (
+            "a hash that is no hash",
+            json!({"identifier": "cliente-77", "identity_hash": "00"}),
+        ),
+    ] {
+        let (s, v) = visitor_session(&app, &inbox, body).await;
+        assert_eq!(s, 422, "{what}: {v}");
+        assert_eq!(v["field"], "identity_hash", "{what}: {v}");
+    }
+    // The identifier alone is ignored: an anonymous visitor, who sees nothing of the
+    // subscriber's conversation and whose message starts another one.
+    let (s, claim) = visitor_session(&app, &inbox, json!({"identifier": "cliente-77"})).await;
+    assert_eq!((s, &claim["identified"]), (200, &json!(false)), "{claim}");
+    let claimer = claim["token"].as_str().unwrap().to_owned();
+    assert_ne!(claimer, token);
+    let mut other = visitor_ws(&app, &inbox, &claimer, None).await;
+    let first = next_frame(&mut other, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(first["type"], "ready", "the claimer got {first}");
+    other
+        .send(Ws::Text(
+            json!({"type": "message", "client_id": "x1", "text": "Sou o cliente 77"})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    frame_where(&mut other, "claimer's own message", |f| {
+        f["type"] == "message"
+    })
+    .await;
+    app.until("a second conversation", || async {
+        (app.conversations().await.len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.messages(&conv).await.len(),
+        2,
+        "the claim reached the subscriber's conversation"
+    );
+    assert!(
+        next_frame(&mut ws, Duration::from_millis(300))
+            .await
+            .is_none(),
+        "the subscriber saw the claimer"
+    );
+    // A second device the portal signed is the same visitor: it sees the conversation.
+    let (_, again) = visitor_session(
+        &app,
+        &inbox,
+        json!({"identifier": "cliente-77", "identity_hash": hash(secret, "cliente-77")}),
+    )
+    .await;
+    assert_eq!(again["token"], token.as_str());
+    let mut device = visitor_ws(&app, &inbox, &token, None).await;
+    let caught_up = frame_where(&mut device, "the reply on the second device", |f| {
+        f["direction"] == "outgoing"
+    })
+    .await;
+    assert_eq!(caught_up["text"], "Vou verificar sua fatura.");
+
+    // Service hours Monday to Friday: on Saturday nobody can answer.
+    let (s, r) = app
+        .post(
+            "/api/v1/service-hours/rules",
+            json!({"description": "Atendimento", "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+                "intervals": [{"start": "08:00", "end": "18:00"}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (_, closed) = visitor_session(&app, &inbox, json!({})).await;
+    assert_eq!(closed["online"], false, "{closed}");
+    assert_eq!(closed["next_opening"], "segunda-feira às 08:00");
+    let r = app
+        .http
+        .post(format!("{}/webchat/{inbox}/offline", app.base))
+        .json(
+            &json!({"token": closed["token"], "client_id": "off9", "name": "João",
+            "contact": "(48) 99999-1234", "message": "Quero trocar de plano"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let told: Value = r.json().await.unwrap();
+    assert_eq!(told["next_opening"], "segunda-feira às 08:00");
+    assert!(
+        told["message"]
+            .as_str()
+            .unwrap()
+            .contains("volta segunda-feira às 08:00"),
+        "{told}"
+    );
+    let stored = app
+        .until("the offline message", || async {
+            for c in app.conversations().await {
+                for m in app.messages(c["id"].as_str().unwrap()).await {
+                    if m["text"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("Quero trocar de plano")
+                    {
+                        return Some(m);
+                    }
+                }
+            }
+            None
+        })
+        .await;
+    let text = stored["text"].as_str().unwrap();
+    assert!(
+        text.contains("Mensagem deixada fora do atendimento"),
+        "{text}"
+    );
+    assert!(text.contains("(48) 99999-1234"), "{text}");
+    app.app.stop().await.unwrap();
+}
+
 // ------------------------------------------------------------------ telegram pacing
 
 /// Two Telegram chats (777 and 888) with one conversation each, on `apps[0]`'s inbox.
