@@ -898,3 +898,177 @@ async fn per_inbox_meta_urls_route_entries_of_other_inboxes() {
     assert_eq!(app.conversations().await.len(), 5);
     app.stop().await;
 }
+
+/// Who writes through the REST API decides how Meta gets the message: a token created for a
+/// user writes as that person (Messenger's HUMAN_AGENT tag after 24 h); an integration token
+/// without a user writes automated messages (`system`), held to the 24-hour window and never
+/// tagged. A token ends with its user; the OpenAPI document says all this.
+#[tokio::test]
+async fn api_tokens_write_as_their_user_or_as_the_system() {
+    let app = start().await;
+    let meta = FakeMeta::start().await;
+    let inbox = app.inbox("messenger", meta.settings()).await;
+    let hook = Webhook::meta(app.webhook_url("meta", &inbox), APP_SECRET);
+    let now = jiff::Timestamp::now().as_millisecond();
+    let hello = page_body(vec![(
+        PAGE_ID,
+        vec![event(
+            PSID,
+            now,
+            "message",
+            json!({"mid": "tok_1", "text": "Oi"}),
+        )],
+    )]);
+    assert_eq!(hook.post(&app.http, &hello).await.status, 200);
+    let conv = app.one_conversation().await;
+
+    // A supervisor, and a token acting as her; an unknown user is refused.
+    let (s, ana) = app
+        .post(
+            "/api/v1/users",
+            json!({"email": "ana@provedor.example", "name": "Ana", "role": "supervisor",
+                "password": "uma senha comprida 1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{ana}");
+    let ana_id = ana["id"].as_str().unwrap().to_owned();
+    let (s, v) = app
+        .post(
+            "/api/v1/tokens",
+            json!({"name": "crm", "user_id": "999999"}),
+        )
+        .await;
+    assert_eq!((s, v["field"].as_str()), (422, Some("user_id")), "{v}");
+    let (s, created) = app
+        .post(
+            "/api/v1/tokens",
+            json!({"name": "crm da Ana", "user_id": ana_id}),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["user_id"], ana_id.as_str());
+    let ana_token = created["token"].as_str().unwrap().to_owned();
+    let listed = app.get("/api/v1/tokens").await;
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "crm da Ana")
+        .unwrap()
+        .clone();
+    assert_eq!(row["user_id"], ana_id.as_str());
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["user_id"].is_null()),
+        "the integration token has no user: {listed}"
+    );
+    let post_as = |token: String, text: &'static str| {
+        let app = &app;
+        let conv = conv.clone();
+        async move {
+            let r = app
+                .http
+                .post(format!("{}/api/v1/conversations/{conv}/messages", app.base))
+                .bearer_auth(token)
+                .json(&json!({"text": text}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (_, me) = {
+        let r = app
+            .http
+            .get(format!("{}/api/v1/users/me", app.base))
+            .bearer_auth(&ana_token)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(
+        (me["id"].as_str(), me["role"].as_str()),
+        (Some(ana_id.as_str()), Some("supervisor")),
+        "{me}"
+    );
+
+    // After 24 hours without a word from the subscriber.
+    app.age_last_incoming(&conv, 25).await;
+    meta.set_last_user_message(
+        PSID,
+        jiff::Timestamp::now() - jiff::SignedDuration::from_hours(25),
+    );
+    let before = sends(&meta).len();
+    let (s, auto) = post_as(app.token.clone(), "Mensagem da integração").await;
+    assert_eq!(s, 201, "{auto}");
+    assert_eq!(
+        (auto["author"].as_str(), &auto["author_id"]),
+        (Some("system"), &Value::Null)
+    );
+    let m = app
+        .until_status(&conv, auto["id"].as_str().unwrap(), "failed")
+        .await;
+    assert!(
+        m["delivery_error"]
+            .as_str()
+            .unwrap()
+            .contains("needs template"),
+        "{m}"
+    );
+    assert_eq!(sends(&meta).len(), before, "never sent, never tagged");
+    let (s, person) = post_as(ana_token.clone(), "Oi, aqui é a Ana do suporte.").await;
+    assert_eq!(s, 201, "{person}");
+    assert_eq!(
+        (person["author"].as_str(), person["author_id"].as_str()),
+        (Some("agent"), Some(ana_id.as_str()))
+    );
+    app.until_status(&conv, person["id"].as_str().unwrap(), "sent")
+        .await;
+    let body = sends(&meta).pop().unwrap();
+    assert_eq!(body["messaging_type"], "MESSAGE_TAG", "{body}");
+    assert_eq!(body["tag"], "HUMAN_AGENT");
+    assert_eq!(body["message"]["text"], "Oi, aqui é a Ana do suporte.");
+
+    // The audit trail names the person behind the token.
+    let audit = app.get("/api/v1/audit").await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "token.create" && e["detail"]["user_id"] == ana_id.as_str()),
+        "{audit}"
+    );
+
+    // Ana deactivated: her token stops working.
+    let (s, v) = app
+        .put(&format!("/api/v1/users/{ana_id}"), json!({"active": false}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, _) = post_as(ana_token, "Depois de desativada").await;
+    assert_eq!(s, 401);
+
+    // The OpenAPI document tells integrators.
+    let doc = app.get("/api/v1/openapi.json").await.to_string();
+    assert!(
+        doc.contains("HUMAN_AGENT"),
+        "the OpenAPI text does not say it"
+    );
+    let user_id_doc = app.get("/api/v1/openapi.json").await["components"]["schemas"]["TokenInput"]
+        ["properties"]["user_id"]["description"]
+        .as_str()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        user_id_doc.contains("integration token") && user_id_doc.contains("HUMAN_AGENT"),
+        "{user_id_doc}"
+    );
+    app.stop().await;
+}
