@@ -1,6 +1,6 @@
 //! API tokens: listing (never the secret) and revocation. Creation and lookup are in `users`.
 
-use crate::users::ApiToken;
+use crate::users::{ApiToken, ApiTokenRow};
 use crate::*;
 use prosa_domain::ApiTokenId;
 
@@ -11,7 +11,7 @@ const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 impl Store {
     /// Every token, newest first, revoked ones included (marked).
     pub async fn list_api_tokens(&self) -> Result<Vec<ApiToken>> {
-        let rows: Vec<(i64, String, String, Option<i64>, bool, i64, Option<i64>)> = on_read!(self, pool => {
+        let rows: Vec<ApiTokenRow> = on_read!(self, pool => {
             sqlx::query_as("SELECT api_token_id, name, hint, user_id, revoked, created_at, last_used_at FROM api_token ORDER BY api_token_id DESC")
                 .fetch_all(pool).await?
         });
@@ -33,7 +33,7 @@ impl Store {
     /// revoking twice is harmless. `NotFound` when there is no such token.
     pub async fn revoke_api_token(&self, id: ApiTokenId) -> Result<ApiToken> {
         let now = now_ms();
-        let row: Option<(i64, String, String, Option<i64>, bool, i64, Option<i64>)> = in_tx!(self, tx, _pg => {
+        let row: Option<ApiTokenRow> = in_tx!(self, tx, _pg => {
             let row = sqlx::query_as("SELECT api_token_id, name, hint, user_id, revoked, created_at, last_used_at FROM api_token WHERE api_token_id = $1")
                 .bind(id.0).fetch_optional(&mut *tx).await?;
             sqlx::query("UPDATE api_token SET revoked = TRUE, updated_at = $1 WHERE api_token_id = $2 AND NOT revoked")

@@ -22,6 +22,9 @@ pub struct SessionRecord {
     pub expires_at: Timestamp,
 }
 
+/// An `api_token` row as read: id, name, hint, user, revoked, created, last used.
+pub(crate) type ApiTokenRow = (i64, String, String, Option<i64>, bool, i64, Option<i64>);
+
 /// An integration's API token (the secret itself is never stored).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ApiToken {
@@ -256,7 +259,7 @@ impl Store {
 
     /// The token behind a hash, when not revoked.
     pub async fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
-        let row: Option<(i64, String, String, Option<i64>, bool, i64, Option<i64>)> = on_read!(self, pool => {
+        let row: Option<ApiTokenRow> = on_read!(self, pool => {
             sqlx::query_as("SELECT api_token_id, name, hint, user_id, revoked, created_at, last_used_at FROM api_token WHERE token_hash = $1 AND NOT revoked")
                 .bind(token_hash).fetch_optional(pool).await?
         });

@@ -192,7 +192,7 @@ pub async fn route_verified(
         .map(str::to_owned);
     let (Some(v), Some(object)) = (parsed, object) else {
         unrouted(
-            &state,
+            state,
             ChannelKind::Messenger,
             None,
             "unreadable body (no object)",
@@ -226,7 +226,7 @@ pub async fn route_verified(
                     Some(k) => format!("no inbox for {object} {k}"),
                     None => format!("{object} entry without an account id"),
                 };
-                unrouted(&state, kind, key.as_deref(), &reason, &raw).await?;
+                unrouted(state, kind, key.as_deref(), &reason, &raw).await?;
             }
         }
     }
@@ -243,11 +243,11 @@ pub async fn route_verified(
         };
         match adapter.parse(&inbox.settings, &sub) {
             Ok(items) => {
-                crate::channels::store_items(&state, &inbox, &items, &raw).await?;
+                crate::channels::store_items(state, &inbox, &items, &raw).await?;
             }
             Err(e) => {
                 crate::webhook::unhandled(
-                    &state,
+                    state,
                     &inbox,
                     None,
                     &format!("unreadable body: {e}"),
