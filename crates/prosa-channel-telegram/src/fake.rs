@@ -1,15 +1,18 @@
 //! A local fake of the Bot API (feature `fake`): axum on 127.0.0.1:0. Records requests, checks the
 //! token, validates `sendMessage` (4096 chars, `callback_data` 1–64 bytes), serves queued updates
 //! to `getUpdates` with offset confirmation, takes `sendPhoto`/`sendDocument` uploads as
-//! `multipart/form-data` (keeping the file it got), and answers canned failures on demand.
+//! `multipart/form-data` (keeping the file it got), and answers canned failures on demand. With
+//! [`FakeTelegram::enforce_flood_control`] it answers 429 `retry_after` to a send that comes
+//! sooner than the given spacing after the previous send to the same chat, as Telegram does.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub const BOT_TOKEN: &str = "123456:TEST-token";
 pub const SECRET_TOKEN: &str = "test_secret-Token";
@@ -22,6 +25,8 @@ pub struct Recorded {
     pub api_method: Option<String>,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 impl Recorded {
@@ -74,6 +79,10 @@ struct Inner {
     next_message_id: i64,
     webhook: Option<Value>,
     uploads: Vec<Upload>,
+    /// Flood control: the least spacing between two sends to one chat, and each chat's last.
+    chat_spacing: Option<Duration>,
+    last_send: HashMap<String, Instant>,
+    accepted: Vec<(String, String, Instant)>,
 }
 
 pub struct FakeTelegram {
@@ -161,6 +170,19 @@ impl FakeTelegram {
     /// Updates not yet confirmed by an offset.
     pub fn pending_updates(&self) -> usize {
         self.inner.lock().expect("fake lock").updates.len()
+    }
+
+    /// From now on a send to a chat less than `spacing` after the previous accepted send to
+    /// the same chat is refused with 429 and `retry_after` (whole seconds, at least 1).
+    pub fn enforce_flood_control(&self, spacing: Duration) {
+        self.inner.lock().expect("fake lock").chat_spacing = Some(spacing);
+    }
+
+    /// The accepted sends (`send*` methods answered 200): chat id, text or caption, and when
+    /// each arrived, in arrival order.
+    pub fn accepted_sends(&self) -> Vec<(String, String, Instant)> {
+        let g = self.inner.lock().expect("fake lock");
+        g.accepted.clone()
     }
 
     /// The last `setWebhook` body.
@@ -279,6 +301,7 @@ async fn handle(
         ),
         None => serde_json::from_slice(&body).unwrap_or(Value::Null),
     };
+    let now = Instant::now();
     let mut g = inner.lock().expect("fake lock");
     g.requests.push(Recorded {
         method: method.to_string(),
@@ -286,6 +309,7 @@ async fn handle(
         api_method: api_method.clone(),
         headers,
         body: body.to_vec(),
+        at: now,
     });
     if let Some(c) = g.canned.pop_front() {
         return reply(c.status, c.body);
@@ -319,6 +343,26 @@ async fn handle(
                     json!({"ok": false, "error_code": 400, "description": e}),
                 );
             }
+            let chat = match &json_body["chat_id"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if let (Some(spacing), Some(last)) = (g.chat_spacing, g.last_send.get(&chat).copied()) {
+                let since = now.duration_since(last);
+                if since < spacing {
+                    let wait = (spacing - since).as_secs_f64().ceil().max(1.0) as u64;
+                    let c = Canned::too_many_requests(wait);
+                    return reply(c.status, c.body);
+                }
+            }
+            g.last_send.insert(chat.clone(), now);
+            let shown = json_body
+                .get("text")
+                .or_else(|| json_body.get("caption"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            g.accepted.push((chat, shown, now));
             if let Some(f) = file {
                 g.uploads.push(Upload {
                     method: m.clone(),

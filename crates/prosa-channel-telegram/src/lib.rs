@@ -31,7 +31,7 @@ pub use api::{
     Poller, TelegramError, answer_callback_query, delete_webhook, get_file, get_updates,
     set_webhook,
 };
-pub use rate::ChatRateLimiter;
+pub use rate::chat_pace;
 
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 pub const DEFAULT_BASE_URL: &str = "https://api.telegram.org";
@@ -401,6 +401,11 @@ impl ChannelAdapter for TelegramChannel {
         request: &InboundRequest<'_>,
     ) -> Result<Vec<InboundItem>, ParseError> {
         parse_body(request.body)
+    }
+
+    /// About one message per second per private chat, 20 per minute per group.
+    fn pace(&self, to: &str) -> Option<std::time::Duration> {
+        Some(chat_pace(to))
     }
 
     async fn send(

@@ -23,6 +23,8 @@ pub struct Recorded {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 impl Recorded {
@@ -316,6 +318,7 @@ async fn handle(
         query: uri.query().map(str::to_owned),
         headers: headers.clone(),
         body: body.to_vec(),
+        at: std::time::Instant::now(),
     };
     let (canned, base_url, n) = {
         let mut g = inner.lock().expect("fake lock");

@@ -321,6 +321,14 @@ pub trait ChannelAdapter: Send + Sync {
         ""
     }
 
+    /// The least time between two messages to one recipient (`to`: the identity's external
+    /// id), kept by the outbox across instances: after a send, the conversation's next item
+    /// waits this long. `None` (the default) when the provider needs no pacing per chat; its
+    /// throughput errors are retried later instead.
+    fn pace(&self, _to: &str) -> Option<Duration> {
+        None
+    }
+
     /// Delivers one message.
     async fn send(
         &self,

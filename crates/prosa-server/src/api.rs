@@ -393,6 +393,12 @@ pub async fn message_list(
     Ok(Json(list.iter().map(MessageDto::from).collect()))
 }
 
+/// A message from Prosa's side. Who wrote it decides how it is sent: with a signed-in person's
+/// session, or an API token created for a user (`POST /api/v1/tokens` with `user_id`), it is
+/// that person's message (`author: agent`), which Messenger and Instagram accept up to 7
+/// days after the subscriber's last message with the `HUMAN_AGENT` tag. With an integration
+/// token (created without a user) it is an automated message (`author: system`), held to
+/// the 24-hour window like the bot's and never tagged `HUMAN_AGENT`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageInput {
@@ -407,7 +413,12 @@ pub struct MessageInput {
     pub client_id: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", request_body = MessageInput, responses((status = 201, body = MessageDto)), tag = "conversations")]
+/// Sends a message to the subscriber (or writes a private note). The author is the caller: a
+/// person, or the user an API token was created for, writes as that person (`agent`, eligible
+/// for Meta's `HUMAN_AGENT` tag outside 24 h); an integration token without a user writes an
+/// automated `system` message, never tagged `HUMAN_AGENT`. Operators (and tokens acting as
+/// one) write only in the conversations assigned to them.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", request_body = MessageInput, responses((status = 201, body = MessageDto), (status = 403), (status = 409), (status = 422)), tag = "conversations")]
 pub async fn message_create(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
@@ -530,7 +541,18 @@ pub async fn user_me(
             v["csrf_token"] = json!(csrf_token);
             Ok(Json(v))
         }
-        Principal::Integration { token_name } => {
+        Principal::Integration {
+            token_name,
+            user: Some(user),
+        } => {
+            let mut v = json!(UserDto::from(user));
+            v["token"] = json!(token_name);
+            Ok(Json(v))
+        }
+        Principal::Integration {
+            token_name,
+            user: None,
+        } => {
             let _ = &state;
             Ok(Json(json!({"integration": token_name, "role": "admin"})))
         }
@@ -699,9 +721,16 @@ pub async fn outbox_list(
 #[serde(deny_unknown_fields)]
 pub struct TokenInput {
     pub name: String,
+    /// The user the token acts as: that person's role and teams, and their authorship of the
+    /// messages it sends (a person's messages: Meta's `HUMAN_AGENT` tag applies outside 24 h).
+    /// The token stops working when the user is deactivated. Leave it out for an integration
+    /// token: administrator scope, and the messages it sends are automated (`system`), never
+    /// tagged `HUMAN_AGENT`.
+    pub user_id: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenInput, responses((status = 201, body = Object)), tag = "operations")]
+/// Creates an API token, shown only in this answer (only its hash is stored).
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenInput, responses((status = 201, body = Object), (status = 422)), tag = "operations")]
 pub async fn token_create(
     State(state): State<AppState>,
     Admin(who): Admin,
@@ -710,20 +739,56 @@ pub async fn token_create(
     if input.name.trim().is_empty() {
         return Err(ApiError::invalid("name", "is required"));
     }
-    let (token, id) = create_token(&state.store, input.name.trim(), who.user_id()).await?;
+    let user = match input.user_id.as_deref() {
+        None => None,
+        Some(raw) => {
+            let unknown = || ApiError::invalid("user_id", "is not an active user");
+            let id: i64 = raw.trim().parse().map_err(|_| unknown())?;
+            match state.store.user_by_id(UserId(id)).await {
+                Ok(u) if u.active => Some(u),
+                Ok(_) | Err(prosa_storage::StorageError::NotFound) => return Err(unknown()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let (token, id) = create_token_as(
+        &state.store,
+        input.name.trim(),
+        who.user_id(),
+        user.as_ref().map(|u| u.id),
+    )
+    .await?;
     audit(
         &state,
         &who,
         "token.create",
         format!("token:{id}"),
-        json!({"name": input.name.trim()}),
+        json!({"name": input.name.trim(), "user_id": user.as_ref().map(|u| u.id.0.to_string())}),
     )
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": id.0.to_string(), "name": input.name.trim(), "token": token})),
+        Json(
+            json!({"id": id.0.to_string(), "name": input.name.trim(), "token": token,
+            "user_id": user.as_ref().map(|u| u.id.0.to_string())}),
+        ),
     )
         .into_response())
+}
+
+/// Makes an API token acting as `user` (see [`TokenInput::user_id`]); only its hash is stored.
+pub async fn create_token_as(
+    store: &prosa_storage::Store,
+    name: &str,
+    by: Option<UserId>,
+    user: Option<UserId>,
+) -> Result<(String, ApiTokenId), prosa_storage::StorageError> {
+    let token = format!("prosa_{}", random_token());
+    let hint = token.chars().take(10).collect::<String>();
+    let id = store
+        .create_api_token_as(name, &sha256_hex(&token), &hint, by, user)
+        .await?;
+    Ok((token, id))
 }
 
 /// Makes an API token; only its hash is stored. Returns the token (shown once) and its id.

@@ -62,8 +62,12 @@ pub enum Principal {
         csrf_token: String,
         session_hash: String,
     },
+    /// An API token. A token created for a user acts as that user (their role, teams and
+    /// authorship: an operator's messages are a person's); one without a user is an
+    /// integration with administrator scope whose messages are automated (`system`).
     Integration {
         token_name: String,
+        user: Option<User>,
     },
 }
 
@@ -71,14 +75,18 @@ impl Principal {
     pub fn role(&self) -> Role {
         match self {
             Principal::Person { user, .. } => user.role,
-            Principal::Integration { .. } => Role::Admin,
+            Principal::Integration {
+                user: Some(user), ..
+            } => user.role,
+            Principal::Integration { user: None, .. } => Role::Admin,
         }
     }
 
+    /// The person acting: a signed-in user, or the user a token acts as.
     pub fn user(&self) -> Option<&User> {
         match self {
             Principal::Person { user, .. } => Some(user),
-            Principal::Integration { .. } => None,
+            Principal::Integration { user, .. } => user.as_ref(),
         }
     }
 
@@ -97,19 +105,26 @@ impl Principal {
     pub fn actor(&self) -> String {
         match self {
             Principal::Person { user, .. } => user.email.clone(),
-            Principal::Integration { token_name } => format!("token:{token_name}"),
+            Principal::Integration {
+                token_name,
+                user: Some(user),
+            } => format!("{} (token:{token_name})", user.email),
+            Principal::Integration {
+                token_name,
+                user: None,
+            } => format!("token:{token_name}"),
         }
     }
 
     pub fn viewer(&self, team_visibility: bool) -> Viewer {
-        match self {
-            Principal::Person { user, .. } => Viewer {
+        match self.user() {
+            Some(user) => Viewer {
                 user_id: Some(user.id),
                 role: user.role,
                 team_ids: user.team_ids.clone(),
                 team_visibility,
             },
-            Principal::Integration { .. } => Viewer::integration(),
+            None => Viewer::integration(),
         }
     }
 }
@@ -158,10 +173,24 @@ async fn resolve(
             .await?;
         return match found {
             Some(t) => {
+                // A token acting as a user ends with that user's access.
+                let user = match t.user_id {
+                    Some(id) => match state.store.user_by_id(id).await {
+                        Ok(u) if u.active => Some(u),
+                        Ok(_) | Err(prosa_storage::StorageError::NotFound) => {
+                            return Err(ApiError::Unauthorized);
+                        }
+                        Err(e) => return Err(e.into()),
+                    },
+                    None => None,
+                };
                 if let Err(e) = state.store.touch_api_token(&t).await {
                     tracing::warn!(error = %e, "recording API token use");
                 }
-                Ok(Some(Principal::Integration { token_name: t.name }))
+                Ok(Some(Principal::Integration {
+                    token_name: t.name,
+                    user,
+                }))
             }
             None => Err(ApiError::Unauthorized),
         };

@@ -21,6 +21,9 @@ pub struct ApiTokenDto {
     pub name: String,
     /// The first characters of the token, to tell tokens apart.
     pub hint: String,
+    /// The user the token acts as; `null` for an integration token (administrator scope,
+    /// automated messages).
+    pub user_id: Option<String>,
     pub revoked: bool,
     /// RFC 3339.
     pub created_at: String,
@@ -34,6 +37,7 @@ impl From<&ApiToken> for ApiTokenDto {
             id: t.id.0.to_string(),
             name: t.name.clone(),
             hint: t.hint.clone(),
+            user_id: t.user_id.map(|u| u.0.to_string()),
             revoked: t.revoked,
             created_at: t.created_at.to_string(),
             last_used_at: t.last_used_at.map(|t| t.to_string()),

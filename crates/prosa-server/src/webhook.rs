@@ -53,6 +53,22 @@ pub async fn receive(
     if inbox.kind == ChannelKind::WhatsappEvolution {
         crate::channels::pairing::on_webhook(&state, &inbox, &body).await;
     }
+    // A Meta app posts every Page, account and number it has to the URL it was given: the
+    // entries of the app's other inboxes go to them, as on `/webhooks/meta`.
+    if crate::channels::meta::is_meta(inbox.kind) {
+        let secret = inbox
+            .settings
+            .get("app_secret")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let inboxes = crate::channels::meta::meta_inboxes(&state).await?;
+        crate::channels::meta::route_verified(&state, &headers, &body, secret, &inboxes).await?;
+        state
+            .metrics
+            .webhook_latency
+            .observe(started.elapsed().as_secs_f64());
+        return Ok((StatusCode::OK, adapter.ack_body()).into_response());
+    }
     let raw = String::from_utf8_lossy(&body);
     let items = match adapter.parse(&inbox.settings, &request) {
         Ok(items) => items,

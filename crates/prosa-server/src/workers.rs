@@ -456,9 +456,11 @@ async fn try_deliver(state: &AppState, job: &OutboxJob) -> anyhow::Result<()> {
     };
     match result {
         Ok(receipt) => {
+            // The channel's spacing per chat (Telegram) is kept in the database with the send.
+            let pace = adapter.pace(&target.external_id);
             state
                 .store
-                .complete_outbox(job, receipt.provider_message_id.as_deref())
+                .complete_outbox_paced(job, receipt.provider_message_id.as_deref(), pace)
                 .await?;
             state.metrics.messages_out.get_or_create(&label).inc();
         }

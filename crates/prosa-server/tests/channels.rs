@@ -211,6 +211,43 @@ async fn whatsapp_inbound_dedupe_forgery_status_options_and_retries() {
     app.app.stop().await.unwrap();
 }
 
+/// WhatsApp's pair rate limit (131056: too many messages to one user; Meta answers 400) is a
+/// retry later, not a failure: the message goes again after the ~6 s Meta asks for.
+#[tokio::test]
+async fn whatsapp_pair_rate_limit_is_retried_later() {
+    let app = start().await;
+    let wa = FakeWhatsApp::start().await;
+    let id = app.inbox("whatsapp_cloud", wa.settings()).await;
+    let url = app.webhook_url("whatsapp", &id);
+    let body = FakeWhatsApp::text_notification("5548988887777", "wamid.PAIR1", "Oi");
+    let r = FakeWhatsApp::deliver(&app.http, &url, &body).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let conv = app.one_conversation().await;
+    wa.push(Canned::graph_error(
+        400,
+        131056,
+        "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+    ));
+    let out = app.send(&conv, json!({"text": "Segue seu boleto"})).await;
+    let m = app.until_status(&conv, &out, "sent").await;
+    assert!(m["delivery_error"].is_null(), "{m}");
+    let attempts: Vec<std::time::Instant> = wa
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/messages") && r.json()["text"]["body"] == "Segue seu boleto")
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(attempts.len(), 2);
+    let gap = attempts[1].duration_since(attempts[0]);
+    assert!(gap >= Duration::from_millis(5_900), "retried after {gap:?}");
+    assert_eq!(
+        app.metric("prosa_send_failures_total{channel=\"whatsapp_cloud\",reason=\"retry_later\"}")
+            .await,
+        1.0
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn whatsapp_ninth_digit_is_the_same_contact() {
     let app = start().await;
@@ -582,4 +619,291 @@ async fn webchat_visitors_are_isolated_and_resume_without_loss() {
     })
     .await;
     app.app.stop().await.unwrap();
+}
+
+/// The website chat's identity is earned: only the ISP portal's HMAC of the identifier makes a
+/// visitor that subscriber. Claiming the identifier without it (or with a hash of something
+/// else) never shows or joins that subscriber's conversation; a second signed device does.
+/// With the service hours closed the widget is told nobody can answer and when the hours open,
+/// and the offline form's message is stored and acknowledged with that.
+#[tokio::test]
+async fn webchat_identity_needs_the_portal_hmac_and_offline_form_says_when() {
+    use prosa_server::clock::Clock;
+    // Saturday 2026-12-05, 10:00 in São Paulo: closed until Monday 08:00.
+    let sat: jiff::Timestamp = "2026-12-05T13:00:00Z".parse().unwrap();
+    let app = start_with(|c| c.clock = Clock::starting_at(sat)).await;
+    let secret = "segredo-do-portal-456";
+    let inbox = app
+        .inbox("web_chat", json!({"identity_secret": secret}))
+        .await;
+    let hash = |key: &str, id: &str| {
+        use hmac::Mac;
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        m.update(id.as_bytes());
+        hex::encode(m.finalize().into_bytes())
+    };
+
+    // Hours not configured: open; the subscriber, signed by the portal, writes.
+    let (s, signed) = visitor_session(
+        &app,
+        &inbox,
+        json!({"identifier": "cliente-77", "identity_hash": hash(secret, "cliente-77")}),
+    )
+    .await;
+    assert_eq!((s, &signed["identified"]), (200, &json!(true)), "{signed}");
+    assert_eq!(signed["next_opening"], Value::Null);
+    let token = signed["token"].as_str().unwrap().to_owned();
+    let mut ws = visitor_ws(&app, &inbox, &token, None).await;
+    frame_where(&mut ws, "ready", |f| f["type"] == "ready").await;
+    ws.send(Ws::Text(
+        json!({"type": "message", "client_id": "p1", "text": "Minha fatura veio errada"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    frame_where(&mut ws, "own message", |f| f["type"] == "message").await;
+    let conv = app.one_conversation().await;
+    app.send(&conv, json!({"text": "Vou verificar sua fatura."}))
+        .await;
+    frame_where(&mut ws, "the reply", |f| f["direction"] == "outgoing").await;
+
+    // Claims without the portal's signature.
+    for (what, body) in [
+        (
+            "another identifier's hash",
+            json!({"identifier": "cliente-77", "identity_hash": hash(secret, "cliente-78")}),
+        ),
+        (
+            "another key's hash",
+            json!({"identifier": "cliente-77", "identity_hash": hash("chute", "cliente-77")}),
+        ),
+        (
+            "a hash that is no hash",
+            json!({"identifier": "cliente-77", "identity_hash": "00"}),
+        ),
+    ] {
+        let (s, v) = visitor_session(&app, &inbox, body).await;
+        assert_eq!(s, 422, "{what}: {v}");
+        assert_eq!(v["field"], "identity_hash", "{what}: {v}");
+    }
+    // The identifier alone is ignored: an anonymous visitor, who sees nothing of the
+    // subscriber's conversation and whose message starts another one.
+    let (s, claim) = visitor_session(&app, &inbox, json!({"identifier": "cliente-77"})).await;
+    assert_eq!((s, &claim["identified"]), (200, &json!(false)), "{claim}");
+    let claimer = claim["token"].as_str().unwrap().to_owned();
+    assert_ne!(claimer, token);
+    let mut other = visitor_ws(&app, &inbox, &claimer, None).await;
+    let first = next_frame(&mut other, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(first["type"], "ready", "the claimer got {first}");
+    other
+        .send(Ws::Text(
+            json!({"type": "message", "client_id": "x1", "text": "Sou o cliente 77"})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    frame_where(&mut other, "claimer's own message", |f| {
+        f["type"] == "message"
+    })
+    .await;
+    app.until("a second conversation", || async {
+        (app.conversations().await.len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.messages(&conv).await.len(),
+        2,
+        "the claim reached the subscriber's conversation"
+    );
+    assert!(
+        next_frame(&mut ws, Duration::from_millis(300))
+            .await
+            .is_none(),
+        "the subscriber saw the claimer"
+    );
+    // A second device the portal signed is the same visitor: it sees the conversation.
+    let (_, again) = visitor_session(
+        &app,
+        &inbox,
+        json!({"identifier": "cliente-77", "identity_hash": hash(secret, "cliente-77")}),
+    )
+    .await;
+    assert_eq!(again["token"], token.as_str());
+    let mut device = visitor_ws(&app, &inbox, &token, None).await;
+    let caught_up = frame_where(&mut device, "the reply on the second device", |f| {
+        f["direction"] == "outgoing"
+    })
+    .await;
+    assert_eq!(caught_up["text"], "Vou verificar sua fatura.");
+
+    // Service hours Monday to Friday: on Saturday nobody can answer.
+    let (s, r) = app
+        .post(
+            "/api/v1/service-hours/rules",
+            json!({"description": "Atendimento", "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+                "intervals": [{"start": "08:00", "end": "18:00"}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (_, closed) = visitor_session(&app, &inbox, json!({})).await;
+    assert_eq!(closed["online"], false, "{closed}");
+    assert_eq!(closed["next_opening"], "segunda-feira às 08:00");
+    let r = app
+        .http
+        .post(format!("{}/webchat/{inbox}/offline", app.base))
+        .json(
+            &json!({"token": closed["token"], "client_id": "off9", "name": "João",
+            "contact": "(48) 99999-1234", "message": "Quero trocar de plano"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let told: Value = r.json().await.unwrap();
+    assert_eq!(told["next_opening"], "segunda-feira às 08:00");
+    assert!(
+        told["message"]
+            .as_str()
+            .unwrap()
+            .contains("volta segunda-feira às 08:00"),
+        "{told}"
+    );
+    let stored = app
+        .until("the offline message", || async {
+            for c in app.conversations().await {
+                for m in app.messages(c["id"].as_str().unwrap()).await {
+                    if m["text"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("Quero trocar de plano")
+                    {
+                        return Some(m);
+                    }
+                }
+            }
+            None
+        })
+        .await;
+    let text = stored["text"].as_str().unwrap();
+    assert!(
+        text.contains("Mensagem deixada fora do atendimento"),
+        "{text}"
+    );
+    assert!(text.contains("(48) 99999-1234"), "{text}");
+    app.app.stop().await.unwrap();
+}
+
+// ------------------------------------------------------------------ telegram pacing
+
+/// Two Telegram chats (777 and 888) with one conversation each, on `apps[0]`'s inbox.
+async fn two_telegram_chats(apps: &[&App], tg: &FakeTelegram) -> (String, String) {
+    let app = apps[0];
+    let id = app.inbox("telegram", tg.settings()).await;
+    let url = app.webhook_url("telegram", &id);
+    let secret = Some(prosa_channel_telegram::fake::SECRET_TOKEN);
+    let update = FakeTelegram::text_update(3001, 777, "Oi, aqui é o 777");
+    let r = FakeTelegram::deliver(&app.http, &url, &update, secret)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let a = app.one_conversation().await;
+    let update = FakeTelegram::text_update(3002, 888, "Oi, aqui é o 888");
+    let r = FakeTelegram::deliver(&app.http, &url, &update, secret)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let b = app
+        .until("the second conversation", || async {
+            app.conversations()
+                .await
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .find(|c| *c != a)
+        })
+        .await;
+    (a, b)
+}
+
+/// Three messages written at once to each of two chats (through `apps` in turn): Telegram
+/// receives each chat's messages in order and at least a second apart, never a 429, and the
+/// chats do not wait for each other.
+async fn assert_paced_per_chat(apps: &[&App], tg: &FakeTelegram, a: &str, b: &str) {
+    tg.enforce_flood_control(Duration::from_secs(1));
+    let texts = ["um", "dois", "três"];
+    let mut ids = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        let app = apps[i % apps.len()];
+        ids.push((a, app.send(a, json!({"text": format!("777 {t}")})).await));
+        let app = apps[(i + 1) % apps.len()];
+        ids.push((b, app.send(b, json!({"text": format!("888 {t}")})).await));
+    }
+    for (conv, id) in &ids {
+        apps[0].until_status(conv, id, "sent").await;
+    }
+    let sends = tg.accepted_sends();
+    let of = |chat: &str| -> Vec<(String, std::time::Instant)> {
+        sends
+            .iter()
+            .filter(|(c, _, _)| c == chat)
+            .map(|(_, text, at)| (text.clone(), *at))
+            .collect()
+    };
+    let (chat_a, chat_b) = (of("777"), of("888"));
+    for (chat, got) in [("777", &chat_a), ("888", &chat_b)] {
+        let order: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
+        let want: Vec<String> = texts.iter().map(|t| format!("{chat} {t}")).collect();
+        assert_eq!(order, want, "chat {chat}: order");
+        for pair in got.windows(2) {
+            let gap = pair[1].1.duration_since(pair[0].1);
+            assert!(
+                gap >= Duration::from_millis(990),
+                "chat {chat}: two messages {gap:?} apart"
+            );
+        }
+    }
+    let refused = tg
+        .requests()
+        .iter()
+        .filter(|r| r.api_method.as_deref() == Some("sendMessage"))
+        .count()
+        - sends.len();
+    assert_eq!(refused, 0, "Telegram answered 429 to {refused} sends");
+    // The chats run side by side: 888's first message does not wait for 777's pace, and
+    // both finish in about two seconds, not the six a single queue would take.
+    assert!(chat_b[0].1 < chat_a[1].1, "888 waited for 777");
+    let span = chat_a[2]
+        .1
+        .max(chat_b[2].1)
+        .duration_since(chat_a[0].1.min(chat_b[0].1));
+    assert!(span < Duration::from_millis(4_000), "took {span:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_sends_paced_per_chat_in_order() {
+    let tg = FakeTelegram::start().await;
+    let app = start().await;
+    let (a, b) = two_telegram_chats(&[&app], &tg).await;
+    assert_paced_per_chat(&[&app], &tg, &a, &b).await;
+    app.stop().await;
+}
+
+/// The same with two instances on one PostgreSQL database, messages written on both: the pace
+/// is kept in the database, so neither instance sends early.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_pacing_holds_across_instances_on_postgres() {
+    let Some(url) = support::fresh_url(true).await else {
+        eprintln!("PROSA_TEST_POSTGRES_URL not set: skipping the multi-instance pacing test");
+        return;
+    };
+    let tg = FakeTelegram::start().await;
+    let one = support::channels::start_on_database(&url, |_| {}).await;
+    let two = support::channels::start_on_database(&url, |_| {}).await;
+    let (a, b) = two_telegram_chats(&[&one, &two], &tg).await;
+    assert_paced_per_chat(&[&one, &two], &tg, &a, &b).await;
+    one.stop().await;
+    two.stop().await;
 }

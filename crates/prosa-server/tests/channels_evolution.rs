@@ -365,6 +365,44 @@ async fn evolution_outbound_menus_documents_and_errors() {
             .count(),
         2
     );
+    // Too many requests (429 with Retry-After, Evolution's error shape): retried after the
+    // time asked, then sent; twice in a row without a hint: backoff, then sent.
+    evo.push(Canned::too_many_requests(Some(1)));
+    let out = app.send(&conv, json!({"text": "Depois do limite"})).await;
+    let m = app.until_status(&conv, &out, "sent").await;
+    assert!(m["delivery_error"].is_null(), "{m}");
+    let tries: Vec<std::time::Instant> = evo
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("sendText") && r.json()["text"] == "Depois do limite")
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(tries.len(), 2);
+    let gap = tries[1].duration_since(tries[0]);
+    assert!(
+        gap >= std::time::Duration::from_millis(990),
+        "retried after {gap:?}"
+    );
+    evo.push(Canned::too_many_requests(None));
+    evo.push(Canned::too_many_requests(None));
+    let out = app.send(&conv, json!({"text": "Limite de novo"})).await;
+    app.until_status(&conv, &out, "sent").await;
+    assert_eq!(
+        sends(&evo, "sendText")
+            .iter()
+            .filter(|b| b["text"] == "Limite de novo")
+            .count(),
+        3
+    );
+    assert_eq!(
+        app.metric(
+            "prosa_send_failures_total{channel=\"whatsapp_evolution\",reason=\"retry_later\"}"
+        )
+        .await,
+        4.0,
+        "the 500 and three 429s"
+    );
+
     // A wrong API key: credentials broken, on the message and in the metrics.
     evo.push(Canned::error(401, json!("Unauthorized")));
     let out = app.send(&conv, json!({"text": "Chave errada"})).await;

@@ -423,7 +423,7 @@ async fn evolution_sends_media_as_base64() {
     assert_eq!(b["caption"], CAPTION);
     assert_eq!(b64(b["media"].as_str().unwrap()), PNG);
 
-    evo.push(Canned::too_many_requests(1));
+    evo.push(Canned::too_many_requests(Some(1)));
     send_file(&app, &conv, PDF, &[("name", "fatura março.pdf")]).await;
     let all = media();
     assert_eq!(all.len(), 3, "the throttled send was not retried");

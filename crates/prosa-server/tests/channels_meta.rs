@@ -283,10 +283,19 @@ async fn messenger_inbound_every_shape_forgeries_and_receipts() {
             .contains("unreadable"),
         "{health}"
     );
+    // Counted: this body, and the entry for a Page no inbox owns in each of the three
+    // deliveries above (kept as unhandled, as on the app's URL).
+    assert_eq!(
+        unhandled
+            .iter()
+            .filter(|u| u.route_key.as_deref() == Some("5555555555"))
+            .count(),
+        3
+    );
     assert_eq!(
         app.metric("prosa_webhook_unhandled_total{channel=\"messenger\"}")
             .await,
-        1.0
+        4.0
     );
     app.stop().await;
 }
@@ -767,6 +776,299 @@ async fn one_meta_app_webhook_routes_pages_accounts_and_numbers() {
     assert_eq!(
         app.store().inbox_for_route("page", PAGE_ID).await.unwrap(),
         None
+    );
+    app.stop().await;
+}
+
+/// A Meta app posts all its Pages, accounts and numbers to the URL it was given, even when that
+/// is one inbox's own URL: entries for the app's other inboxes reach them (as on
+/// `/webhooks/meta`), entries for ids no inbox owns, or for an inbox of another app, are kept as
+/// unhandled and acknowledged.
+#[tokio::test]
+async fn per_inbox_meta_urls_route_entries_of_other_inboxes() {
+    use prosa_channel_whatsapp_cloud::fake::{FakeWhatsApp, PHONE_NUMBER_ID};
+    let app = start().await;
+    let meta = FakeMeta::start().await;
+    let wa = FakeWhatsApp::start().await;
+    let messenger = app.inbox("messenger", meta.settings()).await;
+    let mut second_page = meta.settings();
+    second_page["page_id"] = json!("888000888");
+    let messenger2 = app.inbox("messenger", second_page).await;
+    let mut ig_settings = meta.settings();
+    ig_settings["page_id"] = json!(IG_ACCOUNT_ID);
+    let instagram = app.inbox("instagram", ig_settings).await;
+    let whatsapp = app.inbox("whatsapp_cloud", wa.settings()).await;
+    let mut second_number = wa.settings();
+    second_number["phone_number_id"] = json!("200000000000002");
+    let whatsapp2 = app.inbox("whatsapp_cloud", second_number).await;
+
+    // On the first Page's URL: its own entry, the second Page's, and an unknown Page's.
+    let hook = Webhook::meta(app.webhook_url("meta", &messenger), APP_SECRET);
+    let message = |mid: &str, text: &str| {
+        vec![event(
+            PSID,
+            T0,
+            "message",
+            json!({"mid": mid, "text": text}),
+        )]
+    };
+    let body = page_body(vec![
+        (PAGE_ID, message("own_p1", "Para a página 1")),
+        ("888000888", message("own_p2", "Para a página 2")),
+        ("999000999", message("own_px", "Página de ninguém")),
+    ]);
+    hook.assert_refused(&app, &body, &meta_forgeries(&body))
+        .await;
+    let a = hook.post(&app.http, &body).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    // Instagram entries of the same app, on the Page's URL.
+    let ig = json!({"object": "instagram", "entry": [{"id": IG_ACCOUNT_ID, "time": T0, "messaging": [
+        {"sender": {"id": "igsid-9"}, "recipient": {"id": IG_ACCOUNT_ID}, "timestamp": T0, "message": {"mid": "own_ig", "text": "Pelo Instagram"}}]}]})
+    .to_string()
+    .into_bytes();
+    assert_eq!(hook.post(&app.http, &ig).await.status, 200);
+    // A WhatsApp number of another app (another secret), signed with this app's secret: not
+    // written into that inbox.
+    let foreign = FakeWhatsApp::text_notification("5548911112222", "wamid.FOREIGN", "Intruso");
+    assert_eq!(hook.post(&app.http, &foreign).await.status, 200);
+
+    // On the first number's URL: a change for it and one for the second number.
+    let notification = |pnid: &str, wamid: &str, text: &str| -> Value {
+        let raw = FakeWhatsApp::text_notification("5548988887777", wamid, text);
+        let s = String::from_utf8(raw)
+            .unwrap()
+            .replace(PHONE_NUMBER_ID, pnid);
+        serde_json::from_str(&s).unwrap()
+    };
+    let mut both = notification(PHONE_NUMBER_ID, "wamid.OWN1", "Para o número 1");
+    let other = notification("200000000000002", "wamid.OWN2", "Para o número 2");
+    let change = other["entry"][0]["changes"][0].clone();
+    both["entry"][0]["changes"]
+        .as_array_mut()
+        .unwrap()
+        .push(change);
+    let wa_hook = Webhook::meta(
+        app.webhook_url("whatsapp", &whatsapp),
+        prosa_channel_whatsapp_cloud::fake::APP_SECRET,
+    );
+    let wa_body = serde_json::to_vec(&both).unwrap();
+    let r = wa_hook
+        .post_with(&app.http, &wa_body, &[("x-hub-signature-256", "sha256=00")])
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(wa_hook.post(&app.http, &wa_body).await.status, 200);
+    app.drained().await;
+
+    let texts = |inbox: String| {
+        let app = &app;
+        async move {
+            let convs = app
+                .get(&format!("/api/v1/conversations?inbox_id={inbox}"))
+                .await;
+            let mut out = Vec::new();
+            for c in convs.as_array().unwrap() {
+                for m in app.messages(c["id"].as_str().unwrap()).await {
+                    out.push(m["text"].as_str().unwrap_or("").to_owned());
+                }
+            }
+            out
+        }
+    };
+    assert_eq!(texts(messenger).await, ["Para a página 1"]);
+    assert_eq!(texts(messenger2).await, ["Para a página 2"]);
+    assert_eq!(texts(instagram).await, ["Pelo Instagram"]);
+    assert_eq!(texts(whatsapp).await, ["Para o número 1"]);
+    assert_eq!(texts(whatsapp2).await, ["Para o número 2"]);
+    assert_eq!(app.conversations().await.len(), 5);
+
+    let unhandled = app.store().unhandled_webhooks(10).await.unwrap();
+    let keys: Vec<_> = unhandled
+        .iter()
+        .filter_map(|u| u.route_key.clone())
+        .collect();
+    assert!(keys.contains(&"999000999".to_owned()), "{unhandled:?}");
+    assert!(keys.contains(&PHONE_NUMBER_ID.to_owned()), "{unhandled:?}");
+    assert!(
+        unhandled.iter().all(|u| u.inbox_id.is_none()),
+        "{unhandled:?}"
+    );
+    // A replay on the inbox URL is deduplicated for every inbox it reached.
+    hook.deliver_twice(&app, "messenger", &body).await;
+    app.drained().await;
+    assert_eq!(app.conversations().await.len(), 5);
+    app.stop().await;
+}
+
+/// Who writes through the REST API decides how Meta gets the message: a token created for a
+/// user writes as that person (Messenger's HUMAN_AGENT tag after 24 h); an integration token
+/// without a user writes automated messages (`system`), held to the 24-hour window and never
+/// tagged. A token ends with its user; the OpenAPI document says all this.
+#[tokio::test]
+async fn api_tokens_write_as_their_user_or_as_the_system() {
+    let app = start().await;
+    let meta = FakeMeta::start().await;
+    let inbox = app.inbox("messenger", meta.settings()).await;
+    let hook = Webhook::meta(app.webhook_url("meta", &inbox), APP_SECRET);
+    let now = jiff::Timestamp::now().as_millisecond();
+    let hello = page_body(vec![(
+        PAGE_ID,
+        vec![event(
+            PSID,
+            now,
+            "message",
+            json!({"mid": "tok_1", "text": "Oi"}),
+        )],
+    )]);
+    assert_eq!(hook.post(&app.http, &hello).await.status, 200);
+    let conv = app.one_conversation().await;
+
+    // A supervisor, and a token acting as her; an unknown user is refused.
+    let (s, ana) = app
+        .post(
+            "/api/v1/users",
+            json!({"email": "ana@provedor.example", "name": "Ana", "role": "supervisor",
+                "password": "uma senha comprida 1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{ana}");
+    let ana_id = ana["id"].as_str().unwrap().to_owned();
+    let (s, v) = app
+        .post(
+            "/api/v1/tokens",
+            json!({"name": "crm", "user_id": "999999"}),
+        )
+        .await;
+    assert_eq!((s, v["field"].as_str()), (422, Some("user_id")), "{v}");
+    let (s, created) = app
+        .post(
+            "/api/v1/tokens",
+            json!({"name": "crm da Ana", "user_id": ana_id}),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["user_id"], ana_id.as_str());
+    let ana_token = created["token"].as_str().unwrap().to_owned();
+    let listed = app.get("/api/v1/tokens").await;
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "crm da Ana")
+        .unwrap()
+        .clone();
+    assert_eq!(row["user_id"], ana_id.as_str());
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["user_id"].is_null()),
+        "the integration token has no user: {listed}"
+    );
+    let post_as = |token: String, text: &'static str| {
+        let app = &app;
+        let conv = conv.clone();
+        async move {
+            let r = app
+                .http
+                .post(format!("{}/api/v1/conversations/{conv}/messages", app.base))
+                .bearer_auth(token)
+                .json(&json!({"text": text}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (_, me) = {
+        let r = app
+            .http
+            .get(format!("{}/api/v1/users/me", app.base))
+            .bearer_auth(&ana_token)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(
+        (me["id"].as_str(), me["role"].as_str()),
+        (Some(ana_id.as_str()), Some("supervisor")),
+        "{me}"
+    );
+
+    // After 24 hours without a word from the subscriber.
+    app.age_last_incoming(&conv, 25).await;
+    meta.set_last_user_message(
+        PSID,
+        jiff::Timestamp::now() - jiff::SignedDuration::from_hours(25),
+    );
+    let before = sends(&meta).len();
+    let (s, auto) = post_as(app.token.clone(), "Mensagem da integração").await;
+    assert_eq!(s, 201, "{auto}");
+    assert_eq!(
+        (auto["author"].as_str(), &auto["author_id"]),
+        (Some("system"), &Value::Null)
+    );
+    let m = app
+        .until_status(&conv, auto["id"].as_str().unwrap(), "failed")
+        .await;
+    assert!(
+        m["delivery_error"]
+            .as_str()
+            .unwrap()
+            .contains("needs template"),
+        "{m}"
+    );
+    assert_eq!(sends(&meta).len(), before, "never sent, never tagged");
+    let (s, person) = post_as(ana_token.clone(), "Oi, aqui é a Ana do suporte.").await;
+    assert_eq!(s, 201, "{person}");
+    assert_eq!(
+        (person["author"].as_str(), person["author_id"].as_str()),
+        (Some("agent"), Some(ana_id.as_str()))
+    );
+    app.until_status(&conv, person["id"].as_str().unwrap(), "sent")
+        .await;
+    let body = sends(&meta).pop().unwrap();
+    assert_eq!(body["messaging_type"], "MESSAGE_TAG", "{body}");
+    assert_eq!(body["tag"], "HUMAN_AGENT");
+    assert_eq!(body["message"]["text"], "Oi, aqui é a Ana do suporte.");
+
+    // The audit trail names the person behind the token.
+    let audit = app.get("/api/v1/audit").await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "token.create" && e["detail"]["user_id"] == ana_id.as_str()),
+        "{audit}"
+    );
+
+    // Ana deactivated: her token stops working.
+    let (s, v) = app
+        .put(&format!("/api/v1/users/{ana_id}"), json!({"active": false}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, _) = post_as(ana_token, "Depois de desativada").await;
+    assert_eq!(s, 401);
+
+    // The OpenAPI document tells integrators.
+    let doc = app.get("/api/v1/openapi.json").await.to_string();
+    assert!(
+        doc.contains("HUMAN_AGENT"),
+        "the OpenAPI text does not say it"
+    );
+    let user_id_doc = app.get("/api/v1/openapi.json").await["components"]["schemas"]["TokenInput"]
+        ["properties"]["user_id"]["description"]
+        .as_str()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        user_id_doc.contains("integration token") && user_id_doc.contains("HUMAN_AGENT"),
+        "{user_id_doc}"
     );
     app.stop().await;
 }

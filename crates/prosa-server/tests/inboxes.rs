@@ -993,3 +993,132 @@ async fn website_chat_allowed_origins_keep_other_sites_out() {
     assert_eq!(r.status(), 403);
     app.stop().await;
 }
+
+/// Log lines of this test binary, for checking that a secret never reaches them.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The secrets of a save wait (in the settings) for the inbox page that shows them once. When
+/// that page is never opened they are removed after ten minutes by the maintenance job; and
+/// they never appear in an API answer, the audit trail or the logs.
+#[tokio::test]
+async fn one_time_secrets_of_a_never_opened_page_expire() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let captured = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .try_init()
+        .is_ok();
+    let app = app().await;
+    let browser = sign_in(&app).await;
+    let wa = FakeWhatsApp::start().await;
+    let typed = "token-de-acesso-digitado-0123456789";
+    let form: Vec<(&str, &str)> = vec![
+        ("csrf_token", browser.csrf.as_str()),
+        ("kind", "whatsapp_cloud"),
+        ("name", "WhatsApp Suporte"),
+        (
+            "s.phone_number_id",
+            prosa_channel_whatsapp_cloud::fake::PHONE_NUMBER_ID,
+        ),
+        ("s.access_token", typed),
+        (
+            "s.app_secret",
+            prosa_channel_whatsapp_cloud::fake::APP_SECRET,
+        ),
+        ("s.verify_token", ""),
+        ("s.base_url", &wa.base_url),
+    ];
+    let r = browser
+        .http
+        .post(app.url("/admin/inboxes"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let key = location.split("saved=").nth(1).expect("a one-time key");
+    let id = location
+        .trim_start_matches("/admin/inboxes/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let stored = app
+        .store()
+        .inbox_by_id(prosa_domain::InboxId(id.parse().unwrap()))
+        .await
+        .unwrap();
+    let generated = stored.settings["verify_token"].as_str().unwrap().to_owned();
+    let flash = format!("flash.inbox.{key}");
+    // The page is never opened: the secrets wait...
+    let waiting = app.store().setting(&flash).await.unwrap().expect("waiting");
+    assert_eq!(waiting["reveal"]["verify_token"], generated.as_str());
+    let state = &app.running.state;
+    let now = jiff::Timestamp::now();
+    let minutes = |m: i64| now + jiff::SignedDuration::from_mins(m);
+    assert_eq!(
+        prosa_server::maintenance::expire_secrets(state, minutes(5))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(app.store().setting(&flash).await.unwrap().is_some());
+    // ...and are gone after ten minutes, by the periodic clean-up.
+    prosa_server::maintenance::prune_once(state, minutes(11))
+        .await
+        .unwrap();
+    assert!(app.store().setting(&flash).await.unwrap().is_none());
+    let late = browser.page(&app, &location).await;
+    assert!(!late.contains(&generated), "shown after it expired");
+    assert!(!late.contains(typed));
+    assert!(late.contains("definido"));
+
+    // Never in an API answer or the audit trail (the page's session and the token alike).
+    for path in [
+        "/api/v1/inboxes".to_owned(),
+        format!("/api/v1/inboxes/{id}"),
+        "/api/v1/audit".to_owned(),
+    ] {
+        let r = app
+            .client
+            .get(app.url(&path))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap();
+        let body = r.text().await.unwrap();
+        for secret in [typed, generated.as_str()] {
+            assert!(!body.contains(secret), "{path} shows a secret: {body}");
+        }
+    }
+    let audit = app.get("/api/v1/audit").await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "inbox.create"),
+        "{audit}"
+    );
+    if captured {
+        let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+        assert!(!text.is_empty(), "nothing was logged");
+        for secret in [typed, generated.as_str()] {
+            assert!(!text.contains(secret), "a secret was logged");
+        }
+    }
+    app.stop().await;
+}

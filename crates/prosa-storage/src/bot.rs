@@ -91,8 +91,8 @@ impl Store {
                      VALUES ($1, $2, 'outgoing', 'bot', FALSE, $3, 'queued', $4, $4, $4) RETURNING message_id",
                 )
                 .bind(id.0).bind(inbox_id).bind(&content).bind(now).fetch_one(&mut *tx).await?;
-                sqlx::query("INSERT INTO outbox (message_id, inbox_id, status, attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, 'pending', 0, $3, $3, $3)")
-                    .bind(mid).bind(inbox_id).bind(now).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO outbox (message_id, inbox_id, conversation_id, status, attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4)")
+                    .bind(mid).bind(inbox_id).bind(id.0).bind(now).execute(&mut *tx).await?;
                 let scope = scope_of!(tx, id.0);
                 append_event!(tx, pg, &DomainEvent::MessageCreated { conversation_id: id, message_id: MessageId(mid) }, scope);
             }

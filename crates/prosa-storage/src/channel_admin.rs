@@ -53,6 +53,23 @@ impl Store {
             .collect())
     }
 
+    /// Removes the settings whose key starts with `prefix` and that were last written before
+    /// `before` (one-time values nobody came to read). Returns how many.
+    pub async fn expire_settings(&self, prefix: &str, before: jiff::Timestamp) -> Result<u64> {
+        let pattern = format!(
+            "{}%",
+            prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let n = in_tx!(self, tx, _pg => {
+            sqlx::query("DELETE FROM setting WHERE key LIKE $1 ESCAPE '\\' AND updated_at < $2")
+                .bind(&pattern).bind(ms(before)).execute(&mut *tx).await?.rows_affected()
+        });
+        Ok(n)
+    }
+
     /// Reads and removes a setting at once (one-time values such as a page's flash message).
     pub async fn take_setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
         let row: Option<(String,)> = in_tx!(self, tx, _pg => {

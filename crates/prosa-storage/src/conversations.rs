@@ -44,8 +44,8 @@ macro_rules! enqueue_reply {
         )
         .bind(conversation_id.0).bind(inbox_id).bind($author).bind($content_json).bind(now)
         .fetch_one(&mut *$tx).await?;
-        sqlx::query("INSERT INTO outbox (message_id, inbox_id, status, attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, 'pending', 0, $3, $3, $3)")
-            .bind(mid).bind(inbox_id).bind(now).execute(&mut *$tx).await?;
+        sqlx::query("INSERT INTO outbox (message_id, inbox_id, conversation_id, status, attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4)")
+            .bind(mid).bind(inbox_id).bind(conversation_id.0).bind(now).execute(&mut *$tx).await?;
         let scope = $crate::conversations::scope_of!($tx, conversation_id.0);
         $crate::events::append_event!($tx, $pg, &prosa_domain::event::DomainEvent::MessageCreated { conversation_id, message_id: prosa_domain::MessageId(mid) }, scope);
         if $pg {
@@ -207,8 +207,8 @@ impl Store {
                     .bind(&content).bind(&new.client_id).bind(delivery).bind(now)
                     .fetch_one(&mut *tx).await?;
                     if !new.private {
-                        sqlx::query("INSERT INTO outbox (message_id, inbox_id, status, attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, 'pending', 0, $3, $3, $3)")
-                            .bind(id).bind(conv.0).bind(now).execute(&mut *tx).await?;
+                        sqlx::query("INSERT INTO outbox (message_id, inbox_id, conversation_id, status, attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4)")
+                            .bind(id).bind(conv.0).bind(new.conversation_id.0).bind(now).execute(&mut *tx).await?;
                         if pg {
                             sqlx::query("SELECT pg_notify('prosa_outbox', '')").execute(&mut *tx).await?;
                         }

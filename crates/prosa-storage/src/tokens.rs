@@ -1,6 +1,6 @@
 //! API tokens: listing (never the secret) and revocation. Creation and lookup are in `users`.
 
-use crate::users::ApiToken;
+use crate::users::{ApiToken, ApiTokenRow};
 use crate::*;
 use prosa_domain::ApiTokenId;
 
@@ -11,16 +11,17 @@ const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 impl Store {
     /// Every token, newest first, revoked ones included (marked).
     pub async fn list_api_tokens(&self) -> Result<Vec<ApiToken>> {
-        let rows: Vec<(i64, String, String, bool, i64, Option<i64>)> = on_read!(self, pool => {
-            sqlx::query_as("SELECT api_token_id, name, hint, revoked, created_at, last_used_at FROM api_token ORDER BY api_token_id DESC")
+        let rows: Vec<ApiTokenRow> = on_read!(self, pool => {
+            sqlx::query_as("SELECT api_token_id, name, hint, user_id, revoked, created_at, last_used_at FROM api_token ORDER BY api_token_id DESC")
                 .fetch_all(pool).await?
         });
         Ok(rows
             .into_iter()
-            .map(|(id, name, hint, revoked, at, used)| ApiToken {
+            .map(|(id, name, hint, user, revoked, at, used)| ApiToken {
                 id: ApiTokenId(id),
                 name,
                 hint,
+                user_id: user.map(prosa_domain::UserId),
                 revoked,
                 created_at: ts(at),
                 last_used_at: used.map(ts),
@@ -32,18 +33,19 @@ impl Store {
     /// revoking twice is harmless. `NotFound` when there is no such token.
     pub async fn revoke_api_token(&self, id: ApiTokenId) -> Result<ApiToken> {
         let now = now_ms();
-        let row: Option<(i64, String, String, bool, i64, Option<i64>)> = in_tx!(self, tx, _pg => {
-            let row = sqlx::query_as("SELECT api_token_id, name, hint, revoked, created_at, last_used_at FROM api_token WHERE api_token_id = $1")
+        let row: Option<ApiTokenRow> = in_tx!(self, tx, _pg => {
+            let row = sqlx::query_as("SELECT api_token_id, name, hint, user_id, revoked, created_at, last_used_at FROM api_token WHERE api_token_id = $1")
                 .bind(id.0).fetch_optional(&mut *tx).await?;
             sqlx::query("UPDATE api_token SET revoked = TRUE, updated_at = $1 WHERE api_token_id = $2 AND NOT revoked")
                 .bind(now).bind(id.0).execute(&mut *tx).await?;
             row
         });
-        let (id, name, hint, revoked, at, used) = row.ok_or(StorageError::NotFound)?;
+        let (id, name, hint, user, revoked, at, used) = row.ok_or(StorageError::NotFound)?;
         Ok(ApiToken {
             id: ApiTokenId(id),
             name,
             hint,
+            user_id: user.map(prosa_domain::UserId),
             revoked,
             created_at: ts(at),
             last_used_at: used.map(ts),

@@ -22,6 +22,9 @@ pub struct SessionRecord {
     pub expires_at: Timestamp,
 }
 
+/// An `api_token` row as read: id, name, hint, user, revoked, created, last used.
+pub(crate) type ApiTokenRow = (i64, String, String, Option<i64>, bool, i64, Option<i64>);
+
 /// An integration's API token (the secret itself is never stored).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ApiToken {
@@ -29,6 +32,8 @@ pub struct ApiToken {
     pub name: String,
     /// The first characters, to tell tokens apart.
     pub hint: String,
+    /// The user the token acts as; `None` for an integration token.
+    pub user_id: Option<UserId>,
     pub revoked: bool,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
@@ -216,6 +221,7 @@ impl Store {
         Ok(())
     }
 
+    /// An integration token (acting as no user).
     pub async fn create_api_token(
         &self,
         name: &str,
@@ -223,27 +229,50 @@ impl Store {
         hint: &str,
         created_by: Option<UserId>,
     ) -> Result<prosa_domain::ApiTokenId> {
+        self.create_api_token_as(name, token_hash, hint, created_by, None)
+            .await
+    }
+
+    /// A token that acts as `user` when given (`NotFound` when there is no such user).
+    pub async fn create_api_token_as(
+        &self,
+        name: &str,
+        token_hash: &str,
+        hint: &str,
+        created_by: Option<UserId>,
+        user: Option<UserId>,
+    ) -> Result<prosa_domain::ApiTokenId> {
         let now = now_ms();
         let id: (i64,) = in_tx!(self, tx, _pg => {
-            sqlx::query_as("INSERT INTO api_token (name, token_hash, hint, created_by, revoked, created_at, updated_at) VALUES ($1, $2, $3, $4, FALSE, $5, $5) RETURNING api_token_id")
-                .bind(name).bind(token_hash).bind(hint).bind(created_by.map(|u| u.0)).bind(now).fetch_one(&mut *tx).await?
+            if let Some(u) = user {
+                let found: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM app_user WHERE user_id = $1")
+                    .bind(u.0).fetch_optional(&mut *tx).await?;
+                if found.is_none() {
+                    return Err(StorageError::NotFound);
+                }
+            }
+            sqlx::query_as("INSERT INTO api_token (name, token_hash, hint, created_by, user_id, revoked, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6) RETURNING api_token_id")
+                .bind(name).bind(token_hash).bind(hint).bind(created_by.map(|u| u.0)).bind(user.map(|u| u.0)).bind(now).fetch_one(&mut *tx).await?
         });
         Ok(prosa_domain::ApiTokenId(id.0))
     }
 
     /// The token behind a hash, when not revoked.
     pub async fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
-        let row: Option<(i64, String, String, bool, i64, Option<i64>)> = on_read!(self, pool => {
-            sqlx::query_as("SELECT api_token_id, name, hint, revoked, created_at, last_used_at FROM api_token WHERE token_hash = $1 AND NOT revoked")
+        let row: Option<ApiTokenRow> = on_read!(self, pool => {
+            sqlx::query_as("SELECT api_token_id, name, hint, user_id, revoked, created_at, last_used_at FROM api_token WHERE token_hash = $1 AND NOT revoked")
                 .bind(token_hash).fetch_optional(pool).await?
         });
-        Ok(row.map(|(id, name, hint, revoked, at, used)| ApiToken {
-            id: prosa_domain::ApiTokenId(id),
-            name,
-            hint,
-            revoked,
-            created_at: ts(at),
-            last_used_at: used.map(ts),
-        }))
+        Ok(
+            row.map(|(id, name, hint, user, revoked, at, used)| ApiToken {
+                id: prosa_domain::ApiTokenId(id),
+                name,
+                hint,
+                user_id: user.map(UserId),
+                revoked,
+                created_at: ts(at),
+                last_used_at: used.map(ts),
+            }),
+        )
     }
 }

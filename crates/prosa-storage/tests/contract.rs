@@ -221,6 +221,7 @@ contract_tests!(
     outbox_lease_expiry_resumes,
     outbox_stale_worker_changes_nothing,
     outbox_concurrent_claimers_disjoint,
+    outbox_orders_and_paces_per_conversation,
     delivery_status_monotonic,
     events_scope_order_cursor,
     events_concurrent_writers_never_skipped,
@@ -1552,18 +1553,21 @@ mod cases {
 
     pub async fn outbox_claim_complete_retry_dead(db: Db) {
         let s = &db.store;
+        // Three conversations: one conversation's items are claimed one at a time.
         let (_, conv) = conversation(s).await;
+        let (_, conv2) = conversation(s).await;
+        let (_, conv3) = conversation(s).await;
         assert!(s.next_outbox_due().await.unwrap().is_none());
         let m1 = s
             .create_outgoing_message(&outgoing(conv, "1"))
             .await
             .unwrap();
         let m2 = s
-            .create_outgoing_message(&outgoing(conv, "2"))
+            .create_outgoing_message(&outgoing(conv2, "2"))
             .await
             .unwrap();
         let m3 = s
-            .create_outgoing_message(&outgoing(conv, "3"))
+            .create_outgoing_message(&outgoing(conv3, "3"))
             .await
             .unwrap();
         assert!(s.next_outbox_due().await.unwrap().is_some());
@@ -1740,34 +1744,71 @@ mod cases {
         assert_eq!(s.outbox_stats().await.unwrap().dead, 1);
     }
 
+    /// Several claimers (two instances on PostgreSQL) send everything exactly once; within a
+    /// conversation one item at a time, in the order written.
     pub async fn outbox_concurrent_claimers_disjoint(db: Db) {
-        const ITEMS: usize = 120;
+        const CONVERSATIONS: usize = 6;
+        const PER_CONVERSATION: usize = 20;
+        const ITEMS: usize = CONVERSATIONS * PER_CONVERSATION;
         let s = &db.store;
-        let (_, conv) = conversation(s).await;
-        for i in 0..ITEMS {
-            s.create_outgoing_message(&outgoing(conv, &format!("m{i}")))
-                .await
-                .unwrap();
+        let mut convs = Vec::new();
+        for _ in 0..CONVERSATIONS {
+            convs.push(conversation(s).await.1);
+        }
+        for i in 0..PER_CONVERSATION {
+            for conv in &convs {
+                s.create_outgoing_message(&outgoing(*conv, &format!("m{i}")))
+                    .await
+                    .unwrap();
+            }
         }
         let other = db.peer().await;
         let at = later(1);
+        let in_flight = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+        // Claims in the order they happened (an item is recorded before it is completed, and
+        // the next item of its conversation is claimable only after that).
+        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for (n, store) in [s.clone(), other.clone(), s.clone(), other.clone()]
             .into_iter()
             .enumerate()
         {
+            let in_flight = in_flight.clone();
+            let order = order.clone();
             tasks.push(tokio::spawn(async move {
                 let mut got = Vec::new();
+                let deadline = std::time::Instant::now() + Duration::from_secs(60);
                 loop {
                     let jobs = store
                         .claim_outbox(at, Duration::from_secs(300), 3 + n as i64)
                         .await
                         .unwrap();
                     if jobs.is_empty() {
-                        break;
+                        let stats = store.outbox_stats().await.unwrap();
+                        if stats.pending + stats.in_flight == 0 {
+                            break;
+                        }
+                        assert!(std::time::Instant::now() < deadline, "claimers stalled");
+                        tokio::task::yield_now().await;
+                        continue;
                     }
-                    got.extend(jobs.into_iter().map(|j| (j.id, j.attempts)));
+                    for j in &jobs {
+                        order
+                            .lock()
+                            .unwrap()
+                            .push((j.conversation_id, j.message_id));
+                        assert!(
+                            in_flight.lock().unwrap().insert(j.conversation_id),
+                            "two items of conversation {:?} in flight at once",
+                            j.conversation_id
+                        );
+                    }
                     tokio::task::yield_now().await;
+                    for j in jobs {
+                        in_flight.lock().unwrap().remove(&j.conversation_id);
+                        store.complete_outbox(&j, None).await.unwrap();
+                        got.push((j.id, j.attempts, j.conversation_id));
+                    }
                 }
                 got
             }));
@@ -1780,21 +1821,116 @@ mod cases {
             all.extend(got);
         }
         assert!(
-            all.iter().all(|(_, attempts)| *attempts == 1),
+            all.iter().all(|(_, attempts, _)| *attempts == 1),
             "claimed once each"
         );
-        let distinct: BTreeSet<OutboxId> = all.iter().map(|(id, _)| *id).collect();
+        let distinct: BTreeSet<OutboxId> = all.iter().map(|(id, _, _)| *id).collect();
         assert_eq!(
             all.len(),
             ITEMS,
             "every item claimed exactly once (no duplicates)"
         );
         assert_eq!(distinct.len(), ITEMS);
-        assert_eq!(s.outbox_stats().await.unwrap().in_flight, ITEMS as i64);
+        assert_eq!(s.outbox_stats().await.unwrap().sent, ITEMS as i64);
+        // In each conversation the items were claimed in the order they were written.
+        let order = order.lock().unwrap().clone();
+        for conv in &convs {
+            let ids: Vec<MessageId> = order
+                .iter()
+                .filter(|(c, _)| c == conv)
+                .map(|(_, m)| *m)
+                .collect();
+            assert_eq!(ids.len(), PER_CONVERSATION);
+            let mut written = ids.clone();
+            written.sort();
+            assert_eq!(ids, written, "conversation {conv:?} sent out of order");
+        }
         eprintln!("{busy} of 4 claimers got items");
         if db.pg() {
             other.close().await;
         }
+    }
+
+    /// Per conversation the outbox is a queue: a later item waits for an earlier one that is
+    /// waiting for a retry, and for the pace a send set; other conversations are not slowed.
+    pub async fn outbox_orders_and_paces_per_conversation(db: Db) {
+        let s = &db.store;
+        let (_, a) = conversation(s).await;
+        let (_, b) = conversation(s).await;
+        let a1 = s.create_outgoing_message(&outgoing(a, "a1")).await.unwrap();
+        let a2 = s.create_outgoing_message(&outgoing(a, "a2")).await.unwrap();
+        let a3 = s.create_outgoing_message(&outgoing(a, "a3")).await.unwrap();
+        let b1 = s.create_outgoing_message(&outgoing(b, "b1")).await.unwrap();
+        let b2 = s.create_outgoing_message(&outgoing(b, "b2")).await.unwrap();
+        let messages = |jobs: &[OutboxJob]| -> BTreeSet<MessageId> {
+            jobs.iter().map(|j| j.message_id).collect()
+        };
+
+        // Only the head of each conversation.
+        let first = claim_all(s, later(1)).await;
+        assert_eq!(messages(&first), BTreeSet::from([a1, b1]));
+        let job = |m: MessageId| first.iter().find(|j| j.message_id == m).unwrap().clone();
+        assert_eq!(job(a1).conversation_id, a);
+        // Nothing behind an in-flight item is due: the soonest is a lease end.
+        assert!(s.next_outbox_due().await.unwrap().unwrap() > later(30));
+
+        // a1 waits for a retry: a2 and a3 wait behind it; b goes on at full speed.
+        s.retry_outbox(&job(a1), later(100), "429 retry after 99")
+            .await
+            .unwrap();
+        s.complete_outbox(&job(b1), Some("b1")).await.unwrap();
+        let next = claim_all(s, later(2)).await;
+        assert_eq!(
+            messages(&next),
+            BTreeSet::from([b2]),
+            "b is not slowed by a"
+        );
+        s.complete_outbox(&next[0], Some("b2")).await.unwrap();
+        assert!(
+            claim_all(s, later(50)).await.is_empty(),
+            "a2 waits behind a1"
+        );
+        let due = s.next_outbox_due().await.unwrap().unwrap();
+        assert!(due > later(90) && due < later(110), "{due}");
+
+        // a1 is sent with a pace of 2 s: a2 not before then.
+        let retried = claim_all(s, later(101)).await;
+        assert_eq!(messages(&retried), BTreeSet::from([a1]));
+        let sent_at = Timestamp::now();
+        s.complete_outbox_paced(&retried[0], Some("a1"), Some(Duration::from_secs(2)))
+            .await
+            .unwrap();
+        assert!(claim_all(s, sent_at).await.is_empty(), "paced");
+        let due = s.next_outbox_due().await.unwrap().unwrap();
+        let pace_ms = due.as_millisecond() - sent_at.as_millisecond();
+        assert!(
+            (1_900..=2_500).contains(&pace_ms),
+            "due {pace_ms} ms after the send"
+        );
+        // A dead letter does not pace; a2 dead lets a3 through (after the pace).
+        let a2_job = claim_all(s, due).await;
+        assert_eq!(messages(&a2_job), BTreeSet::from([a2]));
+        s.dead_letter_outbox(&a2_job[0], "400 invalid")
+            .await
+            .unwrap();
+        let a3_job = claim_all(s, due).await;
+        assert_eq!(messages(&a3_job), BTreeSet::from([a3]));
+        // A shorter pace reported later never moves the pace back.
+        s.complete_outbox_paced(&a3_job[0], None, Some(Duration::from_secs(30)))
+            .await
+            .unwrap();
+        s.complete_outbox_paced(&a3_job[0], None, Some(Duration::from_millis(1)))
+            .await
+            .unwrap();
+        let a4 = s.create_outgoing_message(&outgoing(a, "a4")).await.unwrap();
+        assert!(claim_all(s, later(20)).await.is_empty());
+        assert_eq!(
+            messages(&claim_all(s, later(31)).await),
+            BTreeSet::from([a4])
+        );
+        // Pace records that hold nothing back are pruned.
+        assert_eq!(s.prune_outbox_pace(later(1)).await.unwrap(), 0);
+        assert_eq!(s.prune_outbox_pace(later(40)).await.unwrap(), 1);
     }
 
     pub async fn delivery_status_monotonic(db: Db) {
@@ -3062,6 +3198,14 @@ fn apply_sql(schema: &mut Schema, sql: &str, sqlite: bool) {
                 let table = ident(parts[i]);
                 let rest = &parts[i + 1..];
                 let up: Vec<String> = rest.iter().map(|p| p.to_ascii_uppercase()).collect();
+                // A table rebuilt under a new name (SQLite's way to change a column).
+                if let ["RENAME", "TO", to] =
+                    up.iter().map(String::as_str).collect::<Vec<_>>().as_slice()
+                {
+                    let cols = schema.remove(&table).unwrap_or_default();
+                    schema.insert(ident(to), cols);
+                    continue;
+                }
                 let cols = schema.entry(table).or_default();
                 match up.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
                     ["ADD", "COLUMN", ..] | ["ADD", ..]
@@ -3084,6 +3228,9 @@ fn apply_sql(schema: &mut Schema, sql: &str, sqlite: bool) {
                             .find(|p| !matches!(p.to_ascii_uppercase().as_str(), "IF" | "EXISTS"))
                             .unwrap();
                         cols.remove(&ident(name));
+                    }
+                    ["ALTER", "COLUMN", _, "SET", "NOT", "NULL"] => {
+                        cols.insert(ident(rest[2]), false);
                     }
                     ["RENAME", "COLUMN", _, "TO", _] => {
                         if let Some(n) = cols.remove(&ident(rest[2])) {

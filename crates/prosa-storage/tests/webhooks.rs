@@ -198,16 +198,18 @@ async fn watermarks_advance_earlier_outgoing_messages_only() {
         };
         let m1 = s.create_outgoing_message(&out("um")).await.unwrap();
         let m2 = s.create_outgoing_message(&out("dois")).await.unwrap();
-        let jobs = s
-            .claim_outbox(
-                Timestamp::now() + SignedDuration::from_secs(5),
-                Duration::from_secs(60),
-                10,
-            )
-            .await
-            .unwrap();
-        for (job, pid) in jobs.iter().zip(["mid.1", "mid.2"]) {
-            s.complete_outbox(job, Some(pid)).await.unwrap();
+        // One conversation's items are claimed one at a time, in order.
+        for pid in ["mid.1", "mid.2"] {
+            let jobs = s
+                .claim_outbox(
+                    Timestamp::now() + SignedDuration::from_secs(5),
+                    Duration::from_secs(60),
+                    10,
+                )
+                .await
+                .unwrap();
+            assert_eq!(jobs.len(), 1);
+            s.complete_outbox(&jobs[0], Some(pid)).await.unwrap();
         }
         // A read watermark before the messages existed changes nothing.
         let ev = store_one("w0").await;

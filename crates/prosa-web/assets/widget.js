@@ -338,8 +338,8 @@
     post("/offline", {
       token: token, client_id: clientId(), name: offName.value,
       contact: offContact.value, message: offMessage.value
-    }).then(function () {
-      offStatus.textContent = "Recebemos sua mensagem. Obrigado!";
+    }).then(function (res) {
+      offStatus.textContent = (res && res.message) || "Recebemos sua mensagem. Obrigado!";
       offline.reset();
     }).catch(function () {
       offStatus.textContent = "Não foi possível enviar. Confira os campos e tente de novo.";

@@ -94,6 +94,11 @@ enum TokenCommand {
         /// What the token is for, e.g. "portal".
         #[arg(long)]
         name: String,
+        /// The e-mail of the user the token acts as (their role, teams and authorship:
+        /// their messages are a person's). Without it: an integration token with
+        /// administrator scope whose messages are automated.
+        #[arg(long)]
+        user: Option<String>,
     },
     /// List API tokens (id, name, created, last used; never the secret).
     List,
@@ -236,12 +241,20 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Token(TokenCommand::Create { name }) => {
+        Command::Token(TokenCommand::Create { name, user }) => {
             if name.trim().is_empty() {
                 bail!("--name must not be empty");
             }
             let store = prosa_server::open_store(&config).await?;
-            let (token, id) = prosa_server::api::create_token(&store, name.trim(), None).await?;
+            let acts_as = match user.as_deref().map(str::trim) {
+                None => None,
+                Some(email) => match store.user_credentials(email).await? {
+                    Some((u, _)) if u.active => Some(u.id),
+                    _ => bail!("there is no active user {email}"),
+                },
+            };
+            let (token, id) =
+                prosa_server::api::create_token_as(&store, name.trim(), None, acts_as).await?;
             eprintln!(
                 "token {id} \"{}\" created; it is shown only now:",
                 name.trim()

@@ -755,7 +755,18 @@ async fn saved_redirect(state: &AppState, id: InboxId, reveal: Map<String, Value
 
 const FLASH_PREFIX: &str = "flash.inbox.";
 
-/// The one-time flash of a save, if `key` is one for this inbox and recent (10 minutes).
+/// How long the secrets of a save wait for the page that shows them once.
+pub const FLASH_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Removes the one-time flashes of saves whose page was never opened, once older than
+/// [`FLASH_TTL`], so the secrets they hold do not stay in the settings (the maintenance job
+/// calls this every few minutes). Returns how many were removed.
+pub async fn expire_flashes(state: &AppState, now: Timestamp) -> anyhow::Result<u64> {
+    let ttl = jiff::SignedDuration::try_from(FLASH_TTL)?;
+    Ok(state.store.expire_settings(FLASH_PREFIX, now - ttl).await?)
+}
+
+/// The one-time flash of a save, if `key` is one for this inbox and recent ([`FLASH_TTL`]).
 async fn take_flash(state: &AppState, id: InboxId, key: &str) -> Option<Map<String, Value>> {
     if key.is_empty() || key.len() > 100 {
         return None;
@@ -765,7 +776,8 @@ async fn take_flash(state: &AppState, id: InboxId, key: &str) -> Option<Map<Stri
         .take_setting(&format!("{FLASH_PREFIX}{key}"))
         .await
         .ok()??;
-    let fresh = Timestamp::now().as_millisecond() - v["at"].as_i64()? < 10 * 60 * 1000;
+    let fresh =
+        Timestamp::now().as_millisecond() - v["at"].as_i64()? < FLASH_TTL.as_millis() as i64;
     (v["inbox"].as_i64() == Some(id.0) && fresh)
         .then(|| v["reveal"].as_object().cloned().unwrap_or_default())
 }

@@ -1,6 +1,8 @@
 //! One Meta app webhook for every Messenger Page, Instagram account and WhatsApp Cloud number
 //! of the app: `GET/POST /webhooks/meta`. The per-inbox URLs (`/webhooks/meta/{id}`,
-//! `/webhooks/whatsapp/{id}`) keep working.
+//! `/webhooks/whatsapp/{id}`) keep working and route the same way ([`route_verified`]): a Meta
+//! app posts all its Pages, accounts and numbers to whichever URL it was given, so a body on
+//! one inbox's URL can carry entries of the app's other inboxes.
 //!
 //! A POST is verified first, on the raw bytes, against the app secrets of the Meta inboxes
 //! (one app usually; several are tried in constant time each). Only then is it read: each entry
@@ -22,7 +24,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-fn is_meta(kind: ChannelKind) -> bool {
+pub(crate) fn is_meta(kind: ChannelKind) -> bool {
     matches!(
         kind,
         ChannelKind::Messenger | ChannelKind::Instagram | ChannelKind::WhatsappCloud
@@ -36,7 +38,7 @@ fn setting<'a>(settings: &'a Value, key: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-async fn meta_inboxes(state: &AppState) -> Result<Vec<Inbox>, ApiError> {
+pub(crate) async fn meta_inboxes(state: &AppState) -> Result<Vec<Inbox>, ApiError> {
     Ok(state
         .store
         .list_inboxes()
@@ -162,8 +164,27 @@ pub async fn receive(
             &refused,
         ));
     };
-    let raw = String::from_utf8_lossy(&body);
-    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+    route_verified(&state, &headers, &body, &secret, &inboxes).await?;
+    state
+        .metrics
+        .webhook_latency
+        .observe(started.elapsed().as_secs_f64());
+    Ok(ack())
+}
+
+/// Stores a body whose signature `secret` verified: each entry (each change, for WhatsApp)
+/// goes to the inbox that owns its Page / Instagram account / `phone_number_id` and was
+/// configured with that same secret; entries for no such inbox, and an unreadable body, are
+/// kept as unhandled (acknowledged all the same).
+pub async fn route_verified(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    secret: &str,
+    inboxes: &[Inbox],
+) -> Result<(), ApiError> {
+    let raw = String::from_utf8_lossy(body);
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let object = parsed
         .as_ref()
         .and_then(|v| v.get("object"))
@@ -171,14 +192,14 @@ pub async fn receive(
         .map(str::to_owned);
     let (Some(v), Some(object)) = (parsed, object) else {
         unrouted(
-            &state,
+            state,
             ChannelKind::Messenger,
             None,
             "unreadable body (no object)",
             &raw,
         )
         .await?;
-        return Ok(ack());
+        return Ok(());
     };
     let kind = kind_of(&object);
     let mut groups: BTreeMap<i64, (Inbox, Vec<Value>)> = BTreeMap::new();
@@ -191,7 +212,7 @@ pub async fn receive(
             inboxes.iter().find(|i| {
                 i.id.0 == id
                     && setting(&i.settings, "app_secret")
-                        .is_some_and(|s| prosa_channel::signature::secrets_equal(s, &secret))
+                        .is_some_and(|s| prosa_channel::signature::secrets_equal(s, secret))
             })
         });
         match inbox {
@@ -205,7 +226,7 @@ pub async fn receive(
                     Some(k) => format!("no inbox for {object} {k}"),
                     None => format!("{object} entry without an account id"),
                 };
-                unrouted(&state, kind, key.as_deref(), &reason, &raw).await?;
+                unrouted(state, kind, key.as_deref(), &reason, &raw).await?;
             }
         }
     }
@@ -216,17 +237,17 @@ pub async fn receive(
         let part = serde_json::to_vec(&json!({"object": object, "entry": entries}))
             .expect("invariant: JSON values serialize");
         let sub = InboundRequest {
-            headers: &headers,
+            headers,
             query: None,
             body: &part,
         };
         match adapter.parse(&inbox.settings, &sub) {
             Ok(items) => {
-                crate::channels::store_items(&state, &inbox, &items, &raw).await?;
+                crate::channels::store_items(state, &inbox, &items, &raw).await?;
             }
             Err(e) => {
                 crate::webhook::unhandled(
-                    &state,
+                    state,
                     &inbox,
                     None,
                     &format!("unreadable body: {e}"),
@@ -236,11 +257,7 @@ pub async fn receive(
             }
         }
     }
-    state
-        .metrics
-        .webhook_latency
-        .observe(started.elapsed().as_secs_f64());
-    Ok(ack())
+    Ok(())
 }
 
 fn ack() -> Response {

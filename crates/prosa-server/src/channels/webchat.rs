@@ -228,16 +228,29 @@ pub async fn session(
         external = Some(format!("id:{identifier}"));
     }
     let external = external.unwrap_or_else(|| format!("visitor:{}", crate::auth::random_token()));
-    let online = state.store.count_online_operators().await? > 0;
+    let (online, next_opening) = availability(&state, &inbox).await?;
     Ok(cors(
         Json(json!({
             "token": issue(&key, inbox.id, &external),
             "identified": external.starts_with("id:"),
             "online": online,
+            "next_opening": next_opening,
             "title": inbox.settings.get("title").and_then(Value::as_str).unwrap_or("Atendimento"),
         }))
         .into_response(),
     ))
+}
+
+/// Whether someone can answer now: the inbox's service hours are open and an operator is
+/// online. With the hours closed, also when they open next (pt-BR, "segunda-feira às 08:00").
+async fn availability(state: &AppState, inbox: &Inbox) -> Result<(bool, Option<String>), ApiError> {
+    let schedule = crate::admin::load_schedule(state).await?;
+    let (open, next_opening) =
+        crate::admin::schedule_status(&schedule, inbox.id, state.clock.now());
+    if !open {
+        return Ok((false, next_opening));
+    }
+    Ok((state.store.count_online_operators().await? > 0, None))
 }
 
 /// Per-visitor send budget (in memory; one node's view is enough to bound abuse).
@@ -341,8 +354,21 @@ pub async fn offline(
         None,
     )
     .await?;
+    // What the widget tells the visitor: kept, and when an answer can come.
+    let (_, next_opening) = availability(&state, &inbox).await?;
+    let message = match &next_opening {
+        Some(when) => format!(
+            "Recebemos sua mensagem. Nosso atendimento está fechado agora e volta {when}; \
+             responderemos assim que possível."
+        ),
+        None => "Recebemos sua mensagem. Um atendente vai responder assim que possível.".to_owned(),
+    };
     Ok(cors(
-        (StatusCode::ACCEPTED, Json(json!({"status": "accepted"}))).into_response(),
+        (
+            StatusCode::ACCEPTED,
+            Json(json!({"status": "accepted", "message": message, "next_opening": next_opening})),
+        )
+            .into_response(),
     ))
 }
 

@@ -54,7 +54,11 @@ pub fn page(
         Principal::Person {
             user, csrf_token, ..
         } => (user.name.as_str(), user.role, csrf_token.as_str()),
-        Principal::Integration { token_name } => (token_name.as_str(), Role::Admin, ""),
+        Principal::Integration { token_name, user } => (
+            token_name.as_str(),
+            user.as_ref().map_or(Role::Admin, |u| u.role),
+            "",
+        ),
     };
     let user = LayoutUser {
         name,

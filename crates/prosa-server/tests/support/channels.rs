@@ -42,6 +42,15 @@ pub async fn start() -> ChannelApp {
     start_with(|_| {}).await
 }
 
+/// A server on a database that may already be in use: several of these on one PostgreSQL
+/// database are several instances of one installation. Each has its own data folder.
+pub async fn start_on_database(
+    database_url: &str,
+    tweak: impl FnOnce(&mut prosa_server::config::Config),
+) -> ChannelApp {
+    start_on(temp_dir(), database_url.to_owned(), tweak).await
+}
+
 async fn start_on(
     dir: Dir,
     database_url: String,
