@@ -66,11 +66,17 @@ mod tests {
     fn no_history_no_estimate() {
         let now = 10 * ESTIMATE_WINDOW_MS;
         assert_eq!(estimate_wait_ms(1, &[], &[now - MIN], now), None);
-        let two = [(now - 10 * MIN, now - 8 * MIN), (now - 7 * MIN, now - 5 * MIN)];
+        let two = [
+            (now - 10 * MIN, now - 8 * MIN),
+            (now - 7 * MIN, now - 5 * MIN),
+        ];
         assert_eq!(estimate_wait_ms(1, &two, &[], now), None);
         // Departures older than the window do not count.
         let old = [
-            (now - ESTIMATE_WINDOW_MS - 9 * MIN, now - ESTIMATE_WINDOW_MS - 5 * MIN),
+            (
+                now - ESTIMATE_WINDOW_MS - 9 * MIN,
+                now - ESTIMATE_WINDOW_MS - 5 * MIN,
+            ),
             (now - 10 * MIN, now - 8 * MIN),
             (now - 7 * MIN, now - 5 * MIN),
         ];
@@ -103,10 +109,7 @@ mod tests {
         ];
         let waiting = [now - 6 * MIN, now - 3 * MIN];
         // 20 + 6 busy minutes, 4 departures: 6.5 minutes per place.
-        assert_eq!(
-            estimate_wait_ms(2, &ended, &waiting, now),
-            Some(13 * MIN)
-        );
+        assert_eq!(estimate_wait_ms(2, &ended, &waiting, now), Some(13 * MIN));
     }
 
     #[test]
@@ -125,7 +128,11 @@ mod tests {
     #[test]
     fn instant_takes_estimate_zero() {
         let now = 10 * ESTIMATE_WINDOW_MS;
-        let ended = [(now - 3 * MIN, now - 3 * MIN), (now - 2 * MIN, now - 2 * MIN), (now - MIN, now - MIN)];
+        let ended = [
+            (now - 3 * MIN, now - 3 * MIN),
+            (now - 2 * MIN, now - 2 * MIN),
+            (now - MIN, now - MIN),
+        ];
         assert_eq!(estimate_wait_ms(5, &ended, &[], now), Some(0));
     }
 }

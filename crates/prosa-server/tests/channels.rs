@@ -359,7 +359,7 @@ async fn telegram_long_polling_stores_updates_once() {
 
 // ------------------------------------------------------------------ website chat
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message as Ws;
 
 use support::webchat::{Socket, frame_where, next_frame, urlencode};

@@ -4,8 +4,8 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::*;
 use support::webchat;
+use support::*;
 
 fn say(from: &str, id: &str, text: &str) -> Value {
     json!({"message_id": id, "from": {"id": from, "name": from}, "text": text})
@@ -266,7 +266,10 @@ async fn website_chat_shows_the_place_live_on(pg: bool) {
     }
     let line = queue_frame(&mut second, "the estimate").await;
     assert_eq!(line["position"], 1, "{line}");
-    assert!(line["estimated_wait_minutes"].as_i64().unwrap() >= 1, "{line}");
+    assert!(
+        line["estimated_wait_minutes"].as_i64().unwrap() >= 1,
+        "{line}"
+    );
     let text = line["text"].as_str().unwrap();
     assert!(
         text.starts_with("Você é o 1º da fila · espera estimada ~") && text.ends_with(" min"),
@@ -295,7 +298,11 @@ async fn website_chat_shows_the_place_live_on(pg: bool) {
     let mut second = webchat::visitor_ws(at, &inbox, &tokens[1], None).await;
     let line = queue_frame(&mut second, "closed").await;
     assert_eq!(line["state"], "waiting", "{line}");
-    assert_eq!((&line["position"], &line["open"]), (&json!(1), &json!(false)), "{line}");
+    assert_eq!(
+        (&line["position"], &line["open"]),
+        (&json!(1), &json!(false)),
+        "{line}"
+    );
     assert_eq!(line["estimated_wait_minutes"], Value::Null, "{line}");
     let next = line["next_opening"].as_str().expect("when it opens");
     assert_eq!(

@@ -44,7 +44,9 @@ pub fn waiting_text(
     if !open {
         return match next_opening {
             Some(next) => {
-                format!("Fora do horário de atendimento · abre {next} · você é o {position}º da fila")
+                format!(
+                    "Fora do horário de atendimento · abre {next} · você é o {position}º da fila"
+                )
             }
             None => format!("Fora do horário de atendimento · você é o {position}º da fila"),
         };
@@ -217,7 +219,11 @@ mod tests {
         );
     }
 
-    fn event(kind: DomainEvent, status: Option<ConversationStatus>, team: Option<i64>) -> StoredEvent {
+    fn event(
+        kind: DomainEvent,
+        status: Option<ConversationStatus>,
+        team: Option<i64>,
+    ) -> StoredEvent {
         StoredEvent {
             id: prosa_domain::EventId(1),
             event: kind,
