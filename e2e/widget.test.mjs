@@ -4,7 +4,7 @@
 // operator side: the visitor typing shows "digitando…" in the panel, the visitor's file is a link.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startProsa, browser, login, api, ARTIFACTS } from './harness.mjs';
+import { startProsa, browser, login, api, deliver, callbackServer, ARTIFACTS } from './harness.mjs';
 
 // A real PNG (a QR-like picture) to upload.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAACEAAAAhCAAAAAByj52zAAAAy0lEQVR42qVUWw7DMAzi/pdmUmMebj42aVFVLS41htCB3xZ+QeAs6r6rhNqcZ9rC1XM974b02blaCExven8jvMgXQv0hlq62loGZCQXlDMh3bbWxIjGJMyPgMjmIzD/axpQUzS6y8b7V+jdKWp8LginFZqnm9eJ9tmG9BUkJOwgoH2ieIt795mkMcgwQ15nDOu4Cy9gK1sh+ObFO1909/87H0Kl9zxHLKypM/GtuyLnOUxm0/K6vy6m2OcHysk472JZX1h3F5crf/w4f6yGgfNcdCuIAAAAASUVORK5CYII=', 'base64');
@@ -110,6 +110,74 @@ test('visitor writes, reloads, sees everything; operator types and replies live;
     assert.equal(await mobile.locator('.prosa-w-msg', { hasText: 'Minha internet' }).count(), 0, 'visitors never see each other');
     await mobile.screenshot({ path: `${ARTIFACTS}/widget-phone.png` });
   } finally {
+    await b.close();
+    prosa.stop();
+  }
+});
+
+test('a waiting visitor sees their place in the queue live, with an estimate, on a phone too', async () => {
+  const prosa = await startProsa();
+  const b = await browser();
+  const cb = await callbackServer();
+  try {
+    const admin = await api(prosa.base);
+    const inbox = await admin.call('POST', '/api/v1/inboxes', { name: 'Site', channel: { kind: 'web_chat', title: 'Atendimento Provedor Exemplo' } });
+    assert.equal(inbox.status, 201);
+    const portal = await admin.call('POST', '/api/v1/inboxes', { name: 'Portal', channel: { kind: 'api', secret: 'segredo', callback_url: cb.url } });
+    assert.equal(portal.status, 201);
+    assert.equal((await admin.call('PUT', '/api/v1/users/me/presence', { presence: 'online' })).status, 204);
+    const waiting = async (n) => until(`${n} waiting`, async () => {
+      const r = await admin.call('GET', '/api/v1/conversations?status=waiting');
+      return r.body.length === n ? r.body : null;
+    });
+
+    // Two visitors write, a desktop one first, then one on a phone.
+    const desk = await (await b.newContext({ viewport: { width: 1366, height: 768 } })).newPage();
+    await desk.goto(`${prosa.base}/widget-demo?inbox=${inbox.body.id}`);
+    await desk.getByRole('button', { name: 'Fale conosco' }).click();
+    await desk.getByLabel('Sua mensagem').fill('Quero falar com um atendente, por favor.');
+    await desk.getByLabel('Sua mensagem').press('Enter');
+    const deskLine = desk.getByRole('status').filter({ hasText: 'da fila' });
+    await deskLine.filter({ hasText: 'Você é o 1º da fila' }).waitFor();
+    const [first] = await waiting(1);
+
+    const phone = await (await b.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })).newPage();
+    await phone.goto(`${prosa.base}/widget-demo?inbox=${inbox.body.id}`);
+    await phone.getByRole('button', { name: 'Fale conosco' }).tap();
+    await phone.getByLabel('Sua mensagem').fill('Minha internet caiu, preciso de ajuda');
+    await phone.getByRole('button', { name: 'Enviar' }).tap();
+    const line = phone.locator('.prosa-w-queue');
+    await line.filter({ hasText: 'Você é o 2º da fila' }).waitFor();
+    assert.equal(await line.getAttribute('role'), 'status');
+    assert.equal(await line.getAttribute('aria-live'), 'polite');
+    // Above the composer, inside the screen.
+    const lineBox = await line.boundingBox();
+    const formBox = await phone.locator('.prosa-w-form').boundingBox();
+    assert.ok(lineBox.y + lineBox.height <= formBox.y + 1 && lineBox.width >= 389, JSON.stringify({ lineBox, formBox }));
+    await phone.screenshot({ path: `${ARTIFACTS}/widget-queue-phone-2nd.png` });
+
+    // The operator takes the first: the phone visitor moves up, the first is told a person came.
+    assert.equal((await admin.call('POST', `/api/v1/conversations/${first.id}/take`)).status, 200);
+    await line.filter({ hasText: /^Você é o 1º da fila$/ }).waitFor();
+    await desk.getByRole('status').filter({ hasText: 'Um atendente entrou na conversa' }).waitFor();
+    await desk.screenshot({ path: `${ARTIFACTS}/widget-queue-served.png` });
+
+    // Two subscribers of another channel pass through the same queue: with three departures
+    // the line has an estimate.
+    for (const who of ['ana', 'bia']) {
+      await deliver(prosa.base, portal.body.id, 'segredo', { message_id: who, from: { id: who, name: who }, text: 'quero falar com alguém' });
+      const list = await waiting(2);
+      const other = list.find((c) => c.inbox_id === portal.body.id);
+      assert.equal((await admin.call('POST', `/api/v1/conversations/${other.id}/take`)).status, 200);
+      await waiting(1);
+    }
+    await line.filter({ hasText: /^Você é o 1º da fila · espera estimada ~\d+ min$/ }).waitFor();
+    await phone.screenshot({ path: `${ARTIFACTS}/widget-queue-phone.png` });
+
+    // The served visitor's line goes away by itself.
+    await desk.locator('.prosa-w-queue:empty').waitFor({ state: 'attached', timeout: 15000 });
+  } finally {
+    cb.close();
     await b.close();
     prosa.stop();
   }

@@ -7,5 +7,6 @@ pub mod ids;
 pub mod message;
 pub mod model;
 pub mod phone;
+pub mod queue;
 
 pub use ids::*;

@@ -3,6 +3,8 @@
 //! of its team (those of no team form one queue). What was told, when and for which stay in the
 //! queue is kept on the conversation, and telling is a conditional update in the transaction
 //! that queues the message, so any number of instances may run the worker: exactly one tells.
+//! Each stay that ends is kept in `queue_stay` (written by a trigger on the status change), the
+//! history the website chat's waiting-time estimate is computed from.
 
 use crate::conversations::enqueue_reply;
 use crate::*;
@@ -24,7 +26,61 @@ pub struct QueuePlace {
     pub told_at: Option<i64>,
 }
 
+/// A stay in the queue that ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueStay {
+    pub conversation_id: ConversationId,
+    /// When it entered the queue (ms).
+    pub waiting_since: i64,
+    /// When it left (ms).
+    pub left_at: i64,
+}
+
 impl Store {
+    /// The waiting conversations of one queue (a team's; `None` = the conversations of no
+    /// team), first come first: the conversation and since when it waits (ms).
+    pub async fn queue_of(&self, team: Option<TeamId>) -> Result<Vec<(ConversationId, i64)>> {
+        let rows: Vec<(i64, i64)> = on_read!(self, pool => {
+            sqlx::query_as(
+                "SELECT conversation_id, waiting_since FROM conversation \
+                 WHERE status = 'waiting' AND waiting_since IS NOT NULL AND COALESCE(team_id, 0) = $1 \
+                 ORDER BY waiting_since, conversation_id",
+            )
+            .bind(team.map_or(0, |t| t.0))
+            .fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, since)| (ConversationId(id), since))
+            .collect())
+    }
+
+    /// The stays in one queue (as in [`Store::queue_of`]) that ended at or after `since` (ms),
+    /// oldest first.
+    pub async fn queue_stays_since(
+        &self,
+        team: Option<TeamId>,
+        since: i64,
+    ) -> Result<Vec<QueueStay>> {
+        let rows: Vec<(i64, i64, i64)> = on_read!(self, pool => {
+            sqlx::query_as(
+                "SELECT conversation_id, waiting_since, left_at FROM queue_stay \
+                 WHERE left_at >= $1 AND COALESCE(team_id, 0) = $2 ORDER BY left_at, queue_stay_id",
+            )
+            .bind(since)
+            .bind(team.map_or(0, |t| t.0))
+            .fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, waiting_since, left_at)| QueueStay {
+                conversation_id: ConversationId(id),
+                waiting_since,
+                left_at,
+            })
+            .collect())
+    }
+
     /// Every waiting conversation with its place, in queue order.
     pub async fn queue_places(&self) -> Result<Vec<QueuePlace>> {
         type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>, Option<i64>);

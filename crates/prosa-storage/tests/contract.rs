@@ -234,6 +234,7 @@ contract_tests!(
     people_and_category_order,
     auto_assign_round_robin_and_limits,
     auto_assign_concurrent_instances,
+    queue_order_and_stays,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -2853,6 +2854,92 @@ mod cases {
         // Turning the team off leaves its queue to manual takes.
         s.set_team_assignment(suporte, false, None).await.unwrap();
         assert_eq!(s.auto_assign_one().await.unwrap(), None);
+    }
+
+    /// Each queue (a team's, or the conversations of no team) in order; every stay that ends
+    /// (taken, closed, back to the bot) is kept once with its queue, a transfer between queues
+    /// while waiting is not an end.
+    pub async fn queue_order_and_stays(db: Db) {
+        let s = &db.store;
+        let inbox = s.create_inbox(&new_inbox("WhatsApp")).await.unwrap();
+        let team = s.create_team("Suporte").await.unwrap();
+        let other = s.create_team("Financeiro").await.unwrap();
+        let op = s
+            .create_user(&new_user("op@x.test", Role::Supervisor))
+            .await
+            .unwrap();
+        let start = Timestamp::now().as_millisecond();
+        let a = queued(s, inbox, 1, None).await;
+        let b = queued(s, inbox, 2, Some(team)).await;
+        let c = queued(s, inbox, 3, None).await;
+        let d = queued(s, inbox, 4, Some(team)).await;
+        let ids =
+            |q: Vec<(ConversationId, i64)>| q.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        assert_eq!(ids(s.queue_of(None).await.unwrap()), vec![a, c]);
+        assert_eq!(ids(s.queue_of(Some(team)).await.unwrap()), vec![b, d]);
+        assert!(s.queue_stays_since(None, 0).await.unwrap().is_empty());
+
+        // A is taken, B moves to another team (still waiting), C is closed, D goes to the bot.
+        s.claim(a, op, true).await.unwrap();
+        let change = |status, team_id| OwnerChange {
+            status,
+            assignee_id: None,
+            set_team: true,
+            team_id,
+            category_id: None,
+        };
+        s.set_conversation_owner(b, &change(ConversationStatus::Waiting, Some(other)))
+            .await
+            .unwrap();
+        s.set_conversation_owner(c, &change(ConversationStatus::Resolved, None))
+            .await
+            .unwrap();
+        s.set_conversation_owner(d, &change(ConversationStatus::Bot, Some(team)))
+            .await
+            .unwrap();
+        assert!(s.queue_of(None).await.unwrap().is_empty());
+        assert!(s.queue_of(Some(team)).await.unwrap().is_empty());
+        assert_eq!(ids(s.queue_of(Some(other)).await.unwrap()), vec![b]);
+        let none = s.queue_stays_since(None, start).await.unwrap();
+        assert_eq!(
+            none.iter().map(|x| x.conversation_id).collect::<Vec<_>>(),
+            vec![a, c]
+        );
+        for stay in &none {
+            assert!(
+                stay.waiting_since >= start && stay.left_at >= stay.waiting_since,
+                "{stay:?}"
+            );
+        }
+        let support = s.queue_stays_since(Some(team), start).await.unwrap();
+        assert_eq!(
+            support
+                .iter()
+                .map(|x| x.conversation_id)
+                .collect::<Vec<_>>(),
+            vec![d]
+        );
+        assert!(
+            s.queue_stays_since(Some(other), start)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Only stays that ended at or after the given instant.
+        let after = support[0].left_at + 1;
+        assert!(
+            s.queue_stays_since(Some(team), after)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Back in the queue and taken again: a second stay.
+        s.set_conversation_owner(a, &change(ConversationStatus::Waiting, None))
+            .await
+            .unwrap();
+        assert_eq!(ids(s.queue_of(None).await.unwrap()), vec![a]);
+        s.claim(a, op, true).await.unwrap();
+        assert_eq!(s.queue_stays_since(None, start).await.unwrap().len(), 3);
     }
 
     /// Two instances assigning at the same time never exceed a limit nor assign twice.

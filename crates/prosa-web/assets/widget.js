@@ -90,6 +90,13 @@
   var typing = el("p", "prosa-w-typing", "Atendente digitando…");
   typing.hidden = true;
   typing.setAttribute("aria-live", "polite");
+  // The place in the queue, live: always in the page (empty when there is nothing to say) so
+  // screen readers announce its changes.
+  var queueLine = el("p", "prosa-w-queue");
+  queueLine.setAttribute("role", "status");
+  queueLine.setAttribute("aria-live", "polite");
+  queueLine.setAttribute("aria-atomic", "true");
+  var queueTimer = null;
 
   var form = el("form", "prosa-w-form");
   var label = el("label", "prosa-w-sr", "Sua mensagem");
@@ -162,6 +169,7 @@
   panel.appendChild(head);
   panel.appendChild(log);
   panel.appendChild(typing);
+  panel.appendChild(queueLine);
   panel.appendChild(offline);
   panel.appendChild(form);
   root.appendChild(panel);
@@ -187,6 +195,18 @@
     var show = !online && !hasHistory;
     offline.hidden = !show;
     form.hidden = show;
+  }
+
+  // `queue` frames: waiting (place, estimate or closed hours), served (shown a moment), none.
+  function showQueue(f) {
+    clearTimeout(queueTimer);
+    var text = f.state === "none" ? "" : (f.text || "");
+    if (queueLine.textContent !== text) { queueLine.textContent = text; }
+    queueLine.className = "prosa-w-queue" + (f.state === "served" ? " prosa-w-queue-served" : "") +
+      (f.state === "waiting" && f.open === false ? " prosa-w-queue-closed" : "");
+    if (f.state === "served") {
+      queueTimer = setTimeout(function () { queueLine.textContent = ""; queueLine.className = "prosa-w-queue"; }, 8000);
+    }
   }
 
   function time(iso) {
@@ -390,6 +410,7 @@
         try { f = JSON.parse(ev.data); } catch (e) { return; }
         if (f.type === "message") { addMessage(f); }
         else if (f.type === "ready") { showOffline(); }
+        else if (f.type === "queue") { showQueue(f); }
         else if (f.type === "ack") { /* the message event follows */ }
         else if (f.type === "typing") {
           typing.hidden = false;

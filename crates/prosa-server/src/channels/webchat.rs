@@ -39,6 +39,8 @@ impl ChannelAdapter for WebChatChannel {
 
 #[path = "webchat_files.rs"]
 pub mod files;
+#[path = "webchat_queue.rs"]
+pub mod queue;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -69,6 +71,10 @@ const MAX_TEXT: usize = 4000;
 const MAX_FRAME: usize = 16 * 1024;
 /// Messages a visitor may send per minute.
 const RATE_PER_MINUTE: u32 = 20;
+/// How long the queue line waits after an event for the rest of a burst before reading.
+const QUEUE_SETTLE: std::time::Duration = std::time::Duration::from_millis(150);
+/// How often a waiting visitor's queue line is read again with no event.
+const QUEUE_REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn hmac_hex(key: &[u8], data: &[u8]) -> String {
     let mut mac = HmacSha256::new_from_slice(key).expect("invariant: HMAC takes any key");
@@ -424,6 +430,11 @@ struct Visitor {
 }
 
 impl Visitor {
+    /// The conversation the visitor sees now: their latest.
+    fn latest(&self) -> Option<ConversationId> {
+        self.conversations.iter().copied().max_by_key(|c| c.0)
+    }
+
     async fn refresh(&mut self, state: &AppState, inbox: &Inbox, external: &str) {
         if let Ok(list) = state.store.identity_conversations(inbox.id, external).await {
             self.conversations.extend(list);
@@ -482,10 +493,20 @@ async fn serve(
     if !send_json(&mut socket, &json!({"type": "ready"})).await {
         return;
     }
+    // The queue line: read now, then again shortly after each event that may move it (a
+    // burst of events is one read) and every half minute while waiting (the estimate and the
+    // service hours change with the clock alone).
+    let mut queue = queue::QueueWatch::default();
+    let mut queue_due = Some(tokio::time::Instant::now());
+    let mut queue_tick = tokio::time::interval(QUEUE_REFRESH);
+    queue_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             frame = live.recv() => match frame {
                 Ok(frame) => {
+                    if queue_due.is_none() && queue.concerns(&frame.event) {
+                        queue_due = Some(tokio::time::Instant::now() + QUEUE_SETTLE);
+                    }
                     let Some(cid) = frame.event.event.conversation_id() else { continue };
                     let kind = frame.event.event.kind();
                     if !v.conversations.contains(&cid) {
@@ -497,6 +518,7 @@ async fn serve(
                         if !v.conversations.contains(&cid) {
                             continue;
                         }
+                        queue_due.get_or_insert_with(|| tokio::time::Instant::now() + QUEUE_SETTLE);
                     }
                     match &frame.event.event {
                         prosa_domain::event::DomainEvent::MessageCreated { message_id, .. } => {
@@ -536,6 +558,26 @@ async fn serve(
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
+            _ = async { tokio::time::sleep_until(queue_due.expect("guarded")).await }, if queue_due.is_some() => {
+                queue_due = None;
+                match queue.update(&state, v.latest()).await {
+                    Ok(Some(f)) => {
+                        if !send_json(&mut socket, &f).await {
+                            return;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::debug!(error = %format!("{e:#}"), "reading the visitor's queue line");
+                        queue_due = Some(tokio::time::Instant::now() + std::time::Duration::from_secs(5));
+                    }
+                }
+            }
+            _ = queue_tick.tick() => {
+                if queue.waiting() && queue_due.is_none() {
+                    queue_due = Some(tokio::time::Instant::now());
+                }
+            }
             _ = state.shutdown.wait() => return,
         }
     }

@@ -211,3 +211,4 @@ async fn record(State(cb): State<Callback>, headers: HeaderMap, body: Bytes) -> 
 }
 pub mod channels;
 pub mod people;
+pub mod webchat;
