@@ -33,14 +33,29 @@ impl Recorded {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
+
+    /// The bytes of a `sendMedia` call that carried its file as base64 (not a URL).
+    pub fn media_bytes(&self) -> Option<Vec<u8>> {
+        decode_media(self.json().get("media")?.as_str()?)
+    }
+}
+
+/// `media` as Evolution reads it: a URL is fetched; anything else must be base64 (a
+/// `data:...;base64,` prefix allowed).
+fn decode_media(media: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    if media.starts_with("http://") || media.starts_with("https://") {
+        return None;
+    }
+    let data = media.split_once("base64,").map_or(media, |(_, d)| d);
+    base64::engine::general_purpose::STANDARD.decode(data).ok()
 }
 
 #[derive(Debug, Clone)]
 pub struct Canned {
     pub status: u16,
     pub body: Value,
-    /// `Retry-After` seconds, when the answer carries one.
-    pub retry_after: Option<u64>,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Canned {
@@ -58,7 +73,7 @@ impl Canned {
         Canned {
             status,
             body: json!({"status": status, "error": error, "response": {"message": messages}}),
-            retry_after: None,
+            headers: Vec::new(),
         }
     }
 
@@ -66,7 +81,9 @@ impl Canned {
     /// Evolution, answered 429 in the same error shape, with `Retry-After` when given.
     pub fn too_many_requests(retry_after: Option<u64>) -> Canned {
         Canned {
-            retry_after,
+            headers: retry_after
+                .map(|secs| vec![("retry-after".into(), secs.to_string())])
+                .unwrap_or_default(),
             ..Canned::error(429, json!(["rate-overlimit"]))
         }
     }
@@ -229,11 +246,23 @@ fn validate(action: &str, b: &Value) -> Result<(), Value> {
         {
             Ok(())
         }
-        "sendMedia"
-            if b.get("media").and_then(Value::as_str).is_some()
-                && b.get("mediatype").and_then(Value::as_str).is_some() =>
-        {
-            Ok(())
+        "sendMedia" => {
+            let media = b.get("media").and_then(Value::as_str).unwrap_or("");
+            let mediatype = b.get("mediatype").and_then(Value::as_str).unwrap_or("");
+            let mimetype = b.get("mimetype").and_then(Value::as_str).unwrap_or("");
+            let is_url = media.starts_with("http://") || media.starts_with("https://");
+            if !matches!(mediatype, "image" | "document" | "video" | "audio") {
+                Err(json!(["mediatype must be image, document, video or audio"]))
+            } else if !is_url && decode_media(media).is_none_or(|d| d.is_empty()) {
+                Err(json!(["Owned media must be a url or base64"]))
+            } else if mediatype == "image"
+                && !mimetype.is_empty()
+                && !mimetype.starts_with("image/")
+            {
+                Err(json!([format!("mimetype {mimetype} is not an image")]))
+            } else {
+                Ok(())
+            }
         }
         _ => Err(json!([format!("invalid {action} body")])),
     }
@@ -257,11 +286,13 @@ async fn handle(
     });
     if let Some(c) = g.canned.pop_front() {
         let mut r = reply(c.status, c.body);
-        if let Some(secs) = c.retry_after {
-            r.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(secs),
-            );
+        for (k, v) in c.headers {
+            if let (Ok(k), Ok(v)) = (
+                axum::http::HeaderName::try_from(k),
+                axum::http::HeaderValue::try_from(v),
+            ) {
+                r.headers_mut().insert(k, v);
+            }
         }
         return r;
     }

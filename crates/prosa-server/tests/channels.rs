@@ -668,12 +668,10 @@ async fn webchat_identity_needs_the_portal_hmac_and_offline_form_says_when() {
         2,
         "the claim reached the subscriber's conversation"
     );
-    assert!(
-        next_frame(&mut ws, Duration::from_millis(300))
-            .await
-            .is_none(),
-        "the subscriber saw the claimer"
-    );
+    // Nothing of the claimer reaches the subscriber's socket (the live queue line may move).
+    while let Some(f) = next_frame(&mut ws, Duration::from_millis(300)).await {
+        assert_eq!(f["type"], "queue", "the subscriber saw the claimer: {f}");
+    }
     // A second device the portal signed is the same visitor: it sees the conversation.
     let (_, again) = visitor_session(
         &app,
