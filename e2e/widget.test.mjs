@@ -76,9 +76,13 @@ test('visitor writes, reloads, sees everything; operator types and replies live;
     await until('the picture loads', () => visitor.locator('img.prosa-w-img').evaluate((i) => i.complete && i.naturalWidth > 0));
     await panel.getByRole('link', { name: 'Anexo: modem.png' }).waitFor();
 
-    // The operator sends a PDF from the panel; the visitor gets a link.
+    // The operator sends a PDF from the panel with what the composer holds as its caption; the
+    // visitor gets the text and a link, and the composer is emptied.
+    await panel.locator('#pn-text').fill('Segue a fatura de novembro.');
     await panel.locator('#pn-file').setInputFiles({ name: 'fatura-novembro.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% fatura\n') });
     await visitor.getByRole('link', { name: 'Anexo: fatura-novembro.pdf' }).waitFor();
+    await visitor.locator('.prosa-w-theirs', { hasText: 'Segue a fatura de novembro.' }).waitFor();
+    assert.equal(await panel.locator('#pn-text').inputValue(), '');
     await visitor.screenshot({ path: `${ARTIFACTS}/widget-desktop.png` });
     await panel.screenshot({ path: `${ARTIFACTS}/panel-webchat-files.png` });
 

@@ -742,13 +742,16 @@
       var kinds = channel === 'whatsapp_cloud' ? 'o WhatsApp aceita imagens PNG ou JPEG e PDF'
         : channel === 'instagram' ? 'o Instagram aceita imagens PNG, JPEG ou GIF e PDF'
         : 'envie uma imagem (PNG, JPEG, GIF, WebP) ou um PDF';
+      // What is typed in the composer goes with the file as its caption (not for a private note).
+      var caption = $('pn-private').checked ? '' : $('pn-text').value.trim();
       $('pn-send-error').textContent = ''; fileBtn.disabled = true; say('Enviando arquivo…');
-      fetch('/api/v1/conversations/' + id + '/attachments?name=' + encodeURIComponent(file.name) + '&client_id=' + encodeURIComponent(newClientId()), {
+      fetch('/api/v1/conversations/' + id + '/attachments?name=' + encodeURIComponent(file.name) + '&client_id=' + encodeURIComponent(newClientId()) + (caption ? '&caption=' + encodeURIComponent(caption) : ''), {
         method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': csrf, 'content-type': 'application/octet-stream' }, body: file
       }).then(function (r) {
         return r.json().catch(function () { return null; }).then(function (j) {
           if (!r.ok) throw new Error(r.status === 413 ? 'arquivo maior que 5 MB' : (j && j.field === 'file') ? kinds : (j && j.message) || ('HTTP ' + r.status));
           if (current && current.id === id) upsertMessage(j, true);
+          if (caption && $('pn-text').value.trim() === caption) $('pn-text').value = '';
           say('Arquivo enviado.');
         });
       }).catch(function (e) { $('pn-send-error').textContent = 'Arquivo não enviado: ' + e.message; say(''); })
