@@ -51,8 +51,8 @@ pub async fn expire_secrets(state: &AppState, now: Timestamp) -> anyhow::Result<
 
 /// Drops events older than the retention that this instance's live reader has already passed
 /// (a client whose cursor is older than the oldest kept event reloads once, see `ws.rs`), and
-/// login failures older than the throttling window, outbox pace records in the past and
-/// expired one-time secrets. Returns the number of events dropped.
+/// login failures older than the throttling window, outbox pace records in the past, queue
+/// stays older than the event retention and expired one-time secrets. Returns the number of events dropped.
 pub async fn prune_once(state: &AppState, now: Timestamp) -> anyhow::Result<u64> {
     let retention = SignedDuration::from_hours(i64::from(state.config.event_retention_days) * 24);
     let cursor = state.hub.cursor();
@@ -66,6 +66,7 @@ pub async fn prune_once(state: &AppState, now: Timestamp) -> anyhow::Result<u64>
     let window = SignedDuration::from_secs(state.config.login_throttle.window_secs as i64);
     state.store.prune_login_failures(now - window).await?;
     state.store.prune_outbox_pace(now).await?;
+    state.store.prune_queue_stays(now - retention).await?;
     expire_secrets(state, now).await?;
     Ok(events)
 }

@@ -81,6 +81,15 @@ impl Store {
             .collect())
     }
 
+    /// Drops stays that ended before `before` (kept as long as the event log; the estimate
+    /// only reads the last hours). Returns how many were dropped.
+    pub async fn prune_queue_stays(&self, before: Timestamp) -> Result<u64> {
+        let n = in_tx!(self, tx, _pg => {
+            sqlx::query("DELETE FROM queue_stay WHERE left_at < $1").bind(ms(before)).execute(&mut *tx).await?.rows_affected()
+        });
+        Ok(n)
+    }
+
     /// Every waiting conversation with its place, in queue order.
     pub async fn queue_places(&self) -> Result<Vec<QueuePlace>> {
         type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>, Option<i64>);

@@ -2940,6 +2940,36 @@ mod cases {
         assert_eq!(ids(s.queue_of(None).await.unwrap()), vec![a]);
         s.claim(a, op, true).await.unwrap();
         assert_eq!(s.queue_stays_since(None, start).await.unwrap().len(), 3);
+        // Pruning drops the stays that ended before the instant, and only those.
+        let cut = jiff::Timestamp::from_millisecond(support[0].left_at).unwrap();
+        let all_none = s.queue_stays_since(None, start).await.unwrap();
+        s.prune_queue_stays(cut).await.unwrap();
+        let kept: Vec<ConversationId> = s
+            .queue_stays_since(None, start)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.conversation_id)
+            .collect();
+        let want: Vec<ConversationId> = all_none
+            .iter()
+            .filter(|x| x.left_at >= support[0].left_at)
+            .map(|x| x.conversation_id)
+            .collect();
+        assert_eq!(kept, want);
+        assert_eq!(
+            s.queue_stays_since(Some(team), start).await.unwrap().len(),
+            1
+        );
+        s.prune_queue_stays(cut + jiff::SignedDuration::from_millis(1))
+            .await
+            .unwrap();
+        assert!(
+            s.queue_stays_since(Some(team), start)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     /// Two instances assigning at the same time never exceed a limit nor assign twice.
