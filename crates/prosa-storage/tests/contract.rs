@@ -203,6 +203,7 @@ contract_tests!(
     api_tokens,
     teams_and_members,
     inboxes,
+    inbox_cache_for_webhooks,
     inbound_dedupe,
     inbound_batch_duplicates_inside_and_across,
     inbound_batch_bad_item_fails_alone,
@@ -600,6 +601,30 @@ mod cases {
             is_conflict(s.add_team_member(TeamId(fin.0 + 100), ana).await),
             "unknown team: foreign key"
         );
+    }
+
+    pub async fn inbox_cache_for_webhooks(db: Db) {
+        let s = &db.store;
+        let id = s.create_inbox(&new_inbox("WhatsApp")).await.unwrap();
+        assert_eq!(s.inbox_for_webhook(id).await.unwrap().name, "WhatsApp");
+        // Another instance reads (and keeps) the inbox before it changes.
+        let peer = db.peer().await;
+        assert_eq!(peer.inbox_for_webhook(id).await.unwrap().name, "WhatsApp");
+        // A change made on this instance is seen by its next webhook at once (secret rotated,
+        // inbox switched off), not after the cache's time.
+        s.update_inbox(id, &new_inbox("WhatsApp Vendas"), false)
+            .await
+            .unwrap();
+        let now = s.inbox_for_webhook(id).await.unwrap();
+        assert_eq!((now.name.as_str(), now.active), ("WhatsApp Vendas", false));
+        // Elsewhere within the cache's time.
+        tokio::time::sleep(prosa_storage::inboxes::INBOX_CACHE_TTL + Duration::from_millis(50))
+            .await;
+        assert!(!peer.inbox_for_webhook(id).await.unwrap().active);
+        assert!(matches!(
+            s.inbox_for_webhook(prosa_domain::InboxId(987_654)).await,
+            Err(StorageError::NotFound)
+        ));
     }
 
     pub async fn inboxes(db: Db) {
